@@ -1,0 +1,102 @@
+"""Provenance records: what produced a result, so a figure can be traced back."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+UNS_KEY = "scclast"
+"""Key of the scclast record in ``adata.uns``."""
+
+_TRACKED_PACKAGES = ("scclast", "scanpy", "anndata", "numpy", "scipy", "pandas", "gseapy")
+
+
+def package_versions(packages: tuple[str, ...] = _TRACKED_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that shape scclast's numbers.
+
+    Examples
+    --------
+    >>> "numpy" in package_versions()
+    True
+    """
+    versions: dict[str, str] = {}
+    for name in packages:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def provenance(**parameters: Any) -> dict[str, Any]:
+    """A provenance block: versions, catalogue version, Python, time and parameters.
+
+    Examples
+    --------
+    >>> block = provenance(method="ucell")
+    >>> block["parameters"]["method"]
+    'ucell'
+    """
+    from scclast.genesets import catalogue_version
+
+    return {
+        "versions": package_versions(),
+        "catalogue_version": catalogue_version(),
+        "python": platform.python_version(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "parameters": {k: _jsonable(v) for k, v in parameters.items()},
+    }
+
+
+def record(adata: Any, step: str, block: dict[str, Any]) -> None:
+    """Store ``block`` as ``adata.uns["scclast"][step]``, keeping other steps.
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np
+    >>> a = ad.AnnData(np.ones((2, 2)))
+    >>> record(a, "score", {"method": "mean"})
+    >>> a.uns["scclast"]["score"]["method"]
+    'mean'
+    """
+    uns = adata.uns.setdefault(UNS_KEY, {})
+    uns[step] = block
+
+
+def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks so large files need little memory.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile(delete=False) as fh:
+    ...     _ = fh.write(b"abc")
+    >>> file_sha256(fh.name)[:12]
+    'ba7816bf8f01'
+    >>> os.remove(fh.name)
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk_size):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """Parameters as plain types that h5ad and JSON can store."""
+    if value is None:
+        # h5ad cannot store None inside uns; keep the fact that it was unset.
+        return "None"
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    return repr(value)

@@ -1,0 +1,108 @@
+"""``scclast genesets``: list, show and export the clastokine catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from scclast import genesets
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``scclast genesets {list,show,export}``."""
+    parser = subparsers.add_parser(
+        "genesets",
+        help="list, show and export the cited clastokine gene-set catalogue",
+        description="The curated catalogue of osteoclast-derived coupling factors "
+        "(Daponte, Henke & Drissi 2024, eLife 13:e95083) and the gene sets built from it.",
+    )
+    commands = parser.add_subparsers(dest="genesets_command", metavar="SUBCOMMAND")
+    commands.required = True
+
+    listing = commands.add_parser("list", help="one row per gene set")
+    listing.set_defaults(func=_list)
+
+    show = commands.add_parser("show", help="the members of one gene set, with their sources")
+    show.add_argument("name", help="a set name from `scclast genesets list`")
+    show.add_argument("--species", choices=genesets.SPECIES, default="mouse")
+    show.set_defaults(func=_show)
+
+    export = commands.add_parser("export", help="write the gene sets as GMT, TSV or JSON")
+    export.add_argument("--species", choices=genesets.SPECIES, default="mouse")
+    export.add_argument("--format", dest="fmt", choices=("gmt", "tsv", "json"), default="gmt")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    export.set_defaults(func=_export)
+
+
+def _list(args: argparse.Namespace) -> int:
+    catalogue = genesets.load()
+    rows = [("name", "category", "n_mouse", "n_human", "description")]
+    for gene_set in catalogue.sets.values():
+        rows.append(
+            (
+                gene_set.name,
+                gene_set.category,
+                str(len(gene_set.genes("mouse"))),
+                str(len(gene_set.genes("human"))),
+                _shorten(gene_set.description, 70),
+            )
+        )
+    _print_table(rows)
+    print(
+        f"\ncatalogue {catalogue.version}; source: {catalogue.source.get('citation', '')} "
+        f"doi {catalogue.source.get('doi', '')}"
+    )
+    print(f"(the '{genesets.OSTEOMORPH_SET}' signature is user-supplied: see --help of `run`)")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    catalogue = genesets.load()
+    members = genesets.members(args.name)
+    gene_set = catalogue.sets[args.name]
+    print(f"{gene_set.name} ({gene_set.category}): {gene_set.description}\n")
+    rows = [("gene", "factor", "role", "evidence", "references")]
+    for member in members:
+        cited = [catalogue.references[k].cited_as for k in member.references]
+        if member.go:
+            cited.append(member.go)
+        rows.append(
+            (
+                member.symbol(args.species),
+                _factor_label(catalogue, member.factor),
+                _shorten(member.role, 40),
+                ",".join(member.evidence) or "-",
+                "; ".join(cited) or "-",
+            )
+        )
+    _print_table(rows)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    text = genesets.export(args.species, args.fmt)
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        genesets.write_text_atomically(args.output, text)
+    return 0
+
+
+def _factor_label(catalogue: genesets.Catalogue, factor_id: str | None) -> str:
+    if factor_id is None:
+        return "-"
+    factor = catalogue.factors.get(factor_id)
+    return factor.abbreviation if factor else factor_id
+
+
+def _shorten(text: str, width: int) -> str:
+    return textwrap.shorten(" ".join(str(text).split()), width=width, placeholder="...")
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip())

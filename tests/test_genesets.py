@@ -1,0 +1,249 @@
+"""The catalogue API: loading, lookups, GMT/TSV/JSON, user signatures, translation."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+from scclast import genesets
+from scclast._errors import ScclastInputError
+
+REQUIRED_SETS = [
+    "clastokines_secreted",
+    "clastokines_putative",
+    "coupling_contact",
+    "coupling_inhibitory",
+    "coupling_matrix_release",
+    "coupling_ev",
+    "clastokine_receptors_osteoblast",
+    "phase_initiation",
+    "phase_transition",
+    "phase_termination",
+    "lineage_myeloid",
+    "state_macrophage",
+    "state_oc_precursor",
+    "state_osteoclast",
+    "secretory_machinery",
+]
+
+
+def test_every_required_set_is_in_the_catalogue():
+    assert set(REQUIRED_SETS) <= set(genesets.names())
+
+
+def test_osteomorph_set_is_not_invented():
+    assert genesets.OSTEOMORPH_SET not in genesets.names()
+    with pytest.raises(ScclastInputError, match=r"McDonald et al\. 2021.*signature"):
+        genesets.get("osteomorph")
+
+
+def test_get_returns_species_specific_symbols():
+    mouse = genesets.get("clastokines_secreted", species="mouse")
+    human = genesets.get("clastokines_secreted", species="human")
+    assert {"Sphk1", "Spns2", "Wnt10b", "C3", "Cthrc1", "Wnt5a", "Slit3", "Ctf1", "Lif"} <= set(
+        mouse
+    )
+    assert {"SPHK1", "SLIT3", "CTF1", "LIF"} <= set(human)
+    assert len(mouse) == len(human)
+
+
+def test_receptor_set_keeps_ligand_receptor_pairs():
+    receptors = {m.mouse: m for m in genesets.members("clastokine_receptors_osteoblast")}
+    assert receptors["Ephb4"].factor == "efnb2"
+    assert receptors["Robo1"].factor == "slit3"
+    for gene in (
+        "Tgfbr1",
+        "Igf1r",
+        "S1pr1",
+        "S1pr2",
+        "S1pr3",
+        "C3ar1",
+        "Tpbg",
+        "Ror2",
+        "Robo2",
+        "Lifr",
+        "Il6st",
+        "Pdgfrb",
+        "Met",
+        "Tnfsf11",
+        "Epha2",
+        "Plxnb1",
+        "Erbb2",
+    ):
+        assert gene in receptors, gene
+
+
+def test_unknown_set_lists_available_names():
+    with pytest.raises(ScclastInputError) as err:
+        genesets.get("clastokines")
+    message = str(err.value)
+    assert "unknown gene set 'clastokines'" in message
+    assert "clastokines_secreted" in message and "\n" not in message
+
+
+def test_unknown_species_names_the_allowed_ones():
+    with pytest.raises(ScclastInputError, match="use 'mouse' or 'human'"):
+        genesets.get("clastokines_secreted", species="rat")
+
+
+def test_as_dict_matches_get_for_every_set():
+    for species in genesets.SPECIES:
+        table = genesets.as_dict(species)
+        assert list(table) == genesets.names()
+        for name, genes in table.items():
+            assert genes == genesets.get(name, species)
+            assert len(genes) == len(set(genes)), name
+
+
+def test_catalogue_version_is_recorded():
+    assert genesets.catalogue_version() == genesets.load().version
+    assert genesets.catalogue_version()
+
+
+def test_gmt_round_trip(tmp_path):
+    path = tmp_path / "catalogue.gmt"
+    genesets.to_gmt(genesets.as_dict("mouse"), path)
+    assert genesets.read_gmt(path) == genesets.as_dict("mouse")
+
+
+def test_full_export_gmt_holds_every_set_with_descriptions(tmp_path):
+    text = genesets.export("mouse", "gmt")
+    lines = text.splitlines()
+    assert [line.split("\t")[0] for line in lines] == genesets.names()
+    first = lines[0].split("\t")
+    assert first[1] == " ".join(genesets.load().sets[first[0]].description.split())
+
+
+def test_gseapy_reads_our_gmt(tmp_path):
+    gseapy = pytest.importorskip("gseapy")
+    path = tmp_path / "catalogue.gmt"
+    genesets.to_gmt(genesets.as_dict("human"), path)
+    parsed = gseapy.read_gmt(str(path))
+    assert parsed == genesets.as_dict("human")
+
+
+def test_tsv_and_json_exports_agree_with_the_records():
+    tsv = genesets.export("human", "tsv").splitlines()
+    header = tsv[0].split("\t")
+    rows = [dict(zip(header, line.split("\t"), strict=True)) for line in tsv[1:]]
+    slit3 = [r for r in rows if r["gene_set"] == "clastokines_secreted" and r["gene"] == "SLIT3"]
+    assert len(slit3) == 1 and slit3[0]["factor"] == "slit3" and slit3[0]["references"]
+    payload = json.loads(genesets.export("human", "json"))
+    assert payload["catalogue_version"] == genesets.catalogue_version()
+    assert payload["sets"]["clastokines_putative"]["genes"] == genesets.get(
+        "clastokines_putative", "human"
+    )
+
+
+def test_export_rejects_unknown_format():
+    with pytest.raises(ScclastInputError, match="gmt, tsv or json"):
+        genesets.export("mouse", "xlsx")
+
+
+def test_resolve_gene_sets_accepts_names_dicts_and_gmt(tmp_path):
+    assert genesets.resolve_gene_sets("all", "human") == genesets.as_dict("human")
+    assert genesets.resolve_gene_sets(["coupling_contact"], "mouse") == {
+        "coupling_contact": genesets.get("coupling_contact")
+    }
+    gmt = tmp_path / "mine.gmt"
+    gmt.write_text("mine\tx\tSlit3\tLif\tSlit3\n")
+    assert genesets.resolve_gene_sets(str(gmt)) == {"mine": ["Slit3", "Lif"]}
+    assert genesets.resolve_gene_sets({"a": ("X", "Y")}) == {"a": ["X", "Y"]}
+    with pytest.raises(ScclastInputError, match="single string"):
+        genesets.resolve_gene_sets({"a": "Slit3"})
+
+
+def test_read_gmt_rejects_malformed_lines(tmp_path):
+    path = tmp_path / "bad.gmt"
+    path.write_text("only_a_name\n")
+    with pytest.raises(ScclastInputError, match=r"bad\.gmt: line 1 is not GMT"):
+        genesets.read_gmt(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("Slit3\nCthrc1\nLif\n", {"osteomorph": ["Slit3", "Cthrc1", "Lif"]}),
+        ("Symbol\nSlit3\nCthrc1\n", {"osteomorph": ["Slit3", "Cthrc1"]}),
+        ("Symbol\tlogFC\nSlit3\t2.1\nCthrc1\t1.5\n", {"osteomorph": ["Slit3", "Cthrc1"]}),
+        ("id,Symbol\n1,Slit3\n2,Lif\n", {"osteomorph": ["Slit3", "Lif"]}),
+    ],
+)
+def test_read_signature_formats(tmp_path, content, expected):
+    path = tmp_path / "signature.txt"
+    path.write_text(content)
+    assert genesets.read_signature(path) == expected
+
+
+def test_read_signature_per_population_columns(tmp_path):
+    path = tmp_path / "signature.tsv"
+    path.write_text("Symbol\tosteomorph\tosteoclast\nSlit3\t1\t0\nCthrc1\t1\t1\nLif\t0\t1\n")
+    assert genesets.read_signature(path) == {
+        "osteomorph_osteomorph": ["Slit3", "Cthrc1"],
+        "osteomorph_osteoclast": ["Cthrc1", "Lif"],
+    }
+
+
+def test_read_signature_gmt(tmp_path):
+    path = tmp_path / "sig.gmt"
+    path.write_text("omorph_up\tMcDonald\tSlit3\tCthrc1\n")
+    assert genesets.read_signature(path) == {"omorph_up": ["Slit3", "Cthrc1"]}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "file is empty"),
+        (b"   \n\n", "file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text file"),
+        (b"score\tpvalue\n1.0\t0.5\n", "no gene-symbol column"),
+        (b"\xff\xfe\xfa bad bytes", "not UTF-8 text"),
+    ],
+)
+def test_read_signature_bad_files_name_the_file(tmp_path, content, problem):
+    path = tmp_path / "sig.tsv"
+    path.write_bytes(content)
+    with pytest.raises(ScclastInputError) as err:
+        genesets.read_signature(path)
+    assert str(path) in str(err.value) and problem in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_read_signature_missing_file(tmp_path):
+    with pytest.raises(ScclastInputError, match="file not found"):
+        genesets.read_signature(tmp_path / "absent.txt")
+
+
+def test_translation_uses_curated_pairs_and_reports_the_rest(tmp_path):
+    path = tmp_path / "human_sig.txt"
+    path.write_text("SLIT3\nCTHRC1\nNOTAREALGENE1\n")
+    with pytest.warns(UserWarning, match=r"1 of 3 genes have no mouse ortholog.*NOTAREALGENE1"):
+        sets = genesets.read_signature(path, species="mouse")
+    assert sets == {"osteomorph": ["Slit3", "Cthrc1"]}
+
+
+def test_translation_never_upper_cases_unknown_genes():
+    with pytest.warns(UserWarning, match="Fake7"):
+        assert genesets.translate(["Fake7"], "human") == []
+
+
+def test_translation_through_a_user_table(tmp_path):
+    table = tmp_path / "orthologs.tsv"
+    table.write_text("Abc1\tABC1X\nDef2\tDEF2\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert genesets.translate(["Abc1", "Def2"], "human", orthologs=table) == ["ABC1X", "DEF2"]
+
+
+def test_symbol_species_guess():
+    assert genesets.guess_symbol_species(genesets.get("state_osteoclast", "mouse")) == "mouse"
+    assert genesets.guess_symbol_species(genesets.get("state_osteoclast", "human")) == "human"
+    assert genesets.guess_symbol_species(["1", "2"]) == "unknown"
+
+
+def test_ortholog_table_is_consistent():
+    table = genesets.load().ortholog_table()
+    for mouse, human in table["mouse_to_human"].items():
+        assert table["human_to_mouse"][human] == mouse
