@@ -308,8 +308,8 @@ def to_gmt(
 
     Examples
     --------
-    >>> print(to_gmt({"pair": ["Efnb2", "Ephb4"]}), end="")
-    pair	scclast	Efnb2	Ephb4
+    >>> to_gmt({"pair": ["Efnb2", "Ephb4"]}).split("\\t")
+    ['pair', 'scclast', 'Efnb2', 'Ephb4\\n']
     """
     if sets is None:
         descriptions = {n: s.description for n, s in load().sets.items()}

@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> main(["genesets", "show", "coupling_contact"])  # doctest: +ELLIPSIS
-    gene...
+    coupling_contact (coupling): ...
     0
     """
     parser = build_parser()
