@@ -59,3 +59,15 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Downloads and lock files go to a per-test folder, never the user's cache."""
     monkeypatch.setenv("SCCLAST_DATA_DIR", str(tmp_path_factory.mktemp("scclast_cache")))
+
+
+@pytest.fixture(autouse=True)
+def _restore_scclast_logger():
+    """In-process CLI calls point the 'scclast' logger at pytest's captured streams;
+    put it back afterwards so later tests see a clean logger."""
+    import logging
+
+    logger = logging.getLogger("scclast")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]

@@ -1,0 +1,118 @@
+"""``scclast score``: atomic output, input untouched, overwrite guard, backed mode."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pytest
+
+from scclast._errors import ScclastInputError
+from scclast.cli import _score
+from tests._sim_expr import log_normalised, simulate_counts
+
+pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
+
+
+@pytest.fixture
+def h5ad(tmp_path: Path) -> Path:
+    adata = log_normalised(simulate_counts(80, 120, seed=5))
+    adata.obs["batch"] = ["a", "b"] * 40
+    path = tmp_path / "in.h5ad"
+    adata.write_h5ad(path)
+    return path
+
+
+@pytest.fixture
+def gmt(tmp_path: Path) -> Path:
+    path = tmp_path / "sets.gmt"
+    path.write_text("up\tmine\tSimg1\tSimg2\tSimg3\tSimg4\nother\tmine\tSimg7\tSimg8\tSimg9\n")
+    return path
+
+
+def run(*argv: str) -> int:
+    """Parse with a parser holding only ``score`` (as scclast.cli.main does) and run it."""
+    parser = argparse.ArgumentParser(prog="scclast")
+    _score.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["score", *map(str, argv)])
+    return args.func(args)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_score_writes_a_new_file_and_leaves_the_input_alone(h5ad, gmt, tmp_path):
+    before = digest(h5ad)
+    out = tmp_path / "out.h5ad"
+    assert run(h5ad, "-o", out, "--method", "ucell", "--gene-sets", gmt, "--no-progress") == 0
+    assert digest(h5ad) == before
+    scored = ad.read_h5ad(out)
+    original = ad.read_h5ad(h5ad)
+    assert {"scclast_up", "scclast_other", "batch"} <= set(scored.obs)
+    assert scored.uns["scclast"]["score"]["method"] == "ucell"
+    assert (scored.X != original.X).nnz == 0
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_backed_output_equals_in_memory_output(h5ad, gmt, tmp_path):
+    outputs = []
+    for backed in ([], ["--backed"]):
+        out = tmp_path / f"out{len(outputs)}.h5ad"
+        args = [h5ad, "-o", out, "--gene-sets", gmt, "--chunk-size", "17", *backed]
+        assert run(*args, "--method", "seurat", "--seed", "3") == 0
+        outputs.append(ad.read_h5ad(out))
+    np.testing.assert_array_equal(
+        outputs[0].obs["scclast_up"].to_numpy(), outputs[1].obs["scclast_up"].to_numpy()
+    )
+    assert outputs[1].uns["scclast"]["score"]["input"]["storage"] == "backed"
+
+
+def test_existing_output_needs_force(h5ad, gmt, tmp_path):
+    out = tmp_path / "out.h5ad"
+    out.write_bytes(b"keep me")
+    with pytest.raises(ScclastInputError, match=r"exists: pass --force"):
+        run(h5ad, "-o", out, "--gene-sets", gmt)
+    assert out.read_bytes() == b"keep me"
+    assert run(h5ad, "-o", out, "--gene-sets", gmt, "--method", "mean", "--force") == 0
+    assert "scclast_up" in ad.read_h5ad(out).obs
+
+
+def test_the_input_is_never_the_output(h5ad, gmt):
+    before = digest(h5ad)
+    with pytest.raises(ScclastInputError, match=r"is the input file"):
+        run(h5ad, "-o", h5ad, "--gene-sets", gmt, "--force")
+    assert digest(h5ad) == before
+
+
+def test_user_errors_are_one_line_and_leave_no_file(h5ad, gmt, tmp_path):
+    out = tmp_path / "out.h5ad"
+    cases = [
+        ((tmp_path / "missing.h5ad", "-o", out, "--gene-sets", gmt), "not found"),
+        ((h5ad, "-o", tmp_path / "no" / "out.h5ad", "--gene-sets", gmt), "does not exist"),
+        ((h5ad, "-o", out, "--gene-sets", gmt, "--layer", "spliced"), "layer 'spliced'"),
+        ((h5ad, "-o", out, "--gene-sets", gmt, "--gene-symbols", "sym"), "gene_symbols='sym'"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(ScclastInputError, match=message) as info:
+            run(*argv)
+        assert "\n" not in str(info.value)
+    assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
+    not_h5ad = tmp_path / "bad.h5ad"
+    not_h5ad.write_text("not hdf5")
+    with pytest.raises(ScclastInputError, match=r"cannot read"):
+        run(not_h5ad, "-o", out, "--gene-sets", gmt)
+
+
+def test_main_exit_status_when_registered(h5ad, gmt, tmp_path, capsys):
+    from scclast import cli
+
+    if "_score" not in getattr(cli, "_COMMAND_MODULES", ()):
+        pytest.skip("scclast.cli does not register the score command yet")
+    out = tmp_path / "out.h5ad"
+    assert cli.main(["score", str(h5ad), "-o", str(out), "--gene-sets", str(gmt)]) == 0
+    assert cli.main(["score", str(h5ad), "-o", str(out), "--gene-sets", str(gmt)]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
