@@ -1,0 +1,75 @@
+"""gseapy prerank per group: offline, small catalogue sets kept, never dropped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scclast import genesets
+from scclast._matrix import expression_view
+from scclast.enrichment import COLUMNS, normalised_anndata, prerank, prerank_groups
+from tests._sim_flag import simulate
+
+PLANTED = ["Wnt10b", "Cthrc1", "Slit3", "Lif", "C3"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return simulate(
+        {"macrophage": 80, "osteoclast": 80, "osteoclast_secretory": 60},
+        seed=11,
+        n_background=600,
+        lineage_of={"osteoclast_secretory": "osteoclast"},
+        program={"osteoclast_secretory": PLANTED},
+    )
+
+
+def test_prerank_runs_offline_on_every_catalogue_set(data):
+    # conftest blocks every non-loopback connection: this would fail if gseapy
+    # tried to fetch Enrichr libraries.
+    adata = data.copy()
+    table = prerank(adata, "state_true", "all", permutation_num=100)
+    assert list(table.columns) == list(COLUMNS)
+    assert len(table) == 3 * len(genesets.names())  # every group x every set
+    assert set(table["gene_set"]) == set(genesets.names())
+    small = table[table["gene_set"] == "coupling_inhibitory"]  # 3 genes: gseapy drops it
+    assert small["nes"].notna().all()  # by default (min_size=15); we do not
+    absent = table[table["gene_set"] == "coupling_contact"]  # not in these data
+    assert absent["nes"].isna().all()
+    assert absent["enrichment_note"].str.startswith("not computed: 0 of 2 genes").all()
+    assert "enrichment" in adata.uns["scclast"]
+
+
+def test_planted_program_is_enriched(data):
+    normalised = normalised_anndata(expression_view(data), data.obs_names)
+    normalised.obs["state_true"] = data.obs["state_true"].to_numpy()
+    sets = {"clastokines_secreted": genesets.get("clastokines_secreted")}
+    table = prerank_groups(normalised, "state_true", sets, permutation_num=200, seed=0)
+    row = table[table["group"] == "osteoclast_secretory"].iloc[0]
+    assert row["nes"] > 1.0 and row["nes_pvalue"] < 0.05
+    assert set(row["lead_genes"].split(",")) & set(PLANTED)
+    again = prerank_groups(normalised, "state_true", sets, permutation_num=200, seed=0)
+    assert np.allclose(table["nes"], again["nes"])
+    assert table["nes_pvalue"].equals(again["nes_pvalue"])
+
+
+def test_sets_outside_the_ranking_are_reported_not_dropped(data):
+    normalised = normalised_anndata(expression_view(data), data.obs_names)
+    normalised.obs["g"] = data.obs["state_true"].to_numpy()
+    sets = {"absent": ["NotAGene1", "NotAGene2"], "one": ["Slit3"], "two": ["Slit3", "Lif"]}
+    table = prerank_groups(normalised, "g", sets, permutation_num=50, min_size=2)
+    assert len(table) == 3 * 3
+    absent = table[table["gene_set"] == "absent"]
+    assert absent["nes"].isna().all()
+    assert absent["enrichment_note"].str.contains("0 of 2 genes in the ranking").all()
+    one = table[table["gene_set"] == "one"]
+    assert one["nes"].isna().all() and one["enrichment_note"].str.contains("min_size 2").all()
+    assert table[table["gene_set"] == "two"]["nes"].notna().all()
+
+
+def test_small_groups_are_listed_untested(data):
+    adata = data[:200].copy()
+    adata.obs["g"] = ["a"] * 100 + ["b"] * 99 + ["c"]
+    table = prerank(adata, "g", ["clastokines_secreted"], permutation_num=50, min_cells=5)
+    lone = table[table["group"] == "c"].iloc[0]
+    assert np.isnan(lone["nes"]) and "fewer than 5 cells" in lone["enrichment_note"]
