@@ -72,7 +72,9 @@ def test_raw_tar_downloads_and_loads_with_standard_fields(server: FixtureServer)
     assert np.all(adata.X.data == np.round(adata.X.data))  # raw counts
     assert (adata.obs["pct_counts_mt"] > 0).all()
     source = adata.uns["scclast"]["dataset"]
-    assert source["files"][0]["sha256"] == file_sha256(GEO / TAR_URL_PATH.lstrip("/"))
+    assert next(iter(source["files"].values()))["sha256"] == file_sha256(
+        GEO / TAR_URL_PATH.lstrip("/")
+    )
     assert source["empty_droplet_filter"]["GSM9990011"]["applied"]
     assert not source["empty_droplet_filter"]["GSM9990012"]["applied"]
 

@@ -252,19 +252,17 @@ def _source_block(entry: DatasetEntry, pairs: list[Any], opts: dict[str, Any]) -
     from scclast.datasets._fetch import cache_relpath
 
     lock = read_lock()
-    files = []
+    # Keyed by file name, not a list of records: h5ad cannot store lists of mappings.
+    files = {}
     for spec, path in pairs:
         relpath = None if spec.path else cache_relpath(spec, entry.key)
-        files.append(
-            {
-                "name": spec.name,
-                "url": file_url(spec) or "bundled",
-                "sha256": (lock.get(relpath, {}).get("sha256") if relpath else None)
-                or spec.sha256
-                or "",
-                "local_path": str(path),
-            }
-        )
+        files[spec.name] = {
+            "url": file_url(spec) or "bundled",
+            "sha256": (lock.get(relpath, {}).get("sha256") if relpath else None)
+            or spec.sha256
+            or "",
+            "local_path": str(path),
+        }
     block = {
         "key": entry.key,
         "title": entry.title,

@@ -1,0 +1,173 @@
+"""The HTML report: parsed, never eyeballed."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from scclast import report
+from scclast.plotting import FIGURE_NAMES, save_figure
+
+
+class Page(HTMLParser):
+    """Collects what the tests look at: text, images, links, sections, tags."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.images: dict[str, dict[str, str]] = {}
+        self.urls: list[str] = []
+        self.sections: list[str] = []
+        self.tags: list[str] = []
+        self.groups: list[str] = []
+        self.chunks: list[str] = []
+        self.feed(text)
+        self.text = " ".join(" ".join(self.chunks).split())
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        self.tags.append(tag)
+        if tag == "img":
+            self.images[values.get("id", "")] = values
+        for key in ("src", "href"):
+            if key in values:
+                self.urls.append(values[key])
+        if tag == "section":
+            self.sections.append(values.get("id", ""))
+        if "data-group" in values:
+            self.groups.append(values["data-group"])
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+
+def table(flagged: bool = True, group: str = "oc_secretory") -> pd.DataFrame:
+    rows = []
+    for name, state, n in (
+        (group, "osteoclast", 250),
+        ("mac", "macrophage", 900),
+        ("stromal", "non-lineage", 400),
+    ):
+        hit = flagged and name == group
+        near = name == "mac"
+        rows.append(
+            {
+                "group": name,
+                "n_cells": n,
+                "lineage_state": state,
+                "gene_set": "clastokines_secreted",
+                "reference": "other lineage groups",
+                "mean_score": 1.0,
+                "auroc": 0.96 if hit else (0.58 if near else 0.4),
+                "pvalue": 1e-12 if hit else (1e-9 if near else 0.7),
+                "fdr": 3e-11 if hit else (2e-9 if near else 0.9),
+                "nes": 1.9,
+                "loo_min_auroc": 0.95 if hit else 0.5,
+                "loo_weakest": "s1p",
+                "drivers": "Slit3, Sphk1, C3" if hit else "",
+                "machinery_auroc": 0.49,
+                "inhibitory_auroc": 0.42,
+                "flagged": hit,
+                "reasons": "flagged: clastokines_secreted AUROC 0.96" if hit else "not flagged",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def figures(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("figures")
+    out = {}
+    for name in FIGURE_NAMES:
+        fig = Figure(figsize=(2, 1.5))
+        fig.add_subplot().plot([0, 1], [1, 0])
+        out[name] = save_figure(fig, folder, name, dpi=40)["png"]
+    return out
+
+
+FINGERPRINT = {"path": "/data/cells.h5ad", "shape": [3000, 2500], "sha256": "ab" * 32}
+PARAMETERS = {"groupby": "cluster", "species": "auto", "method": "seurat", "fdr": 0.05}
+
+
+def render(tmp_path: Path, figures: dict[str, Path], **kwargs) -> Page:
+    path = report.write_report(
+        tmp_path / "report.html",
+        kwargs.pop("adata", None),
+        kwargs.pop("table", table()),
+        figures,
+        parameters=PARAMETERS,
+        input_fingerprint=FINGERPRINT,
+        coverage_warnings=kwargs.pop("warnings", ["clastokines_putative: 2 of 5 genes measured"]),
+    )
+    return Page(path.read_text(encoding="utf-8"))
+
+
+def test_answer_comes_first_and_names_the_flagged_group(tmp_path, figures):
+    page = render(tmp_path, figures)
+    assert page.sections[0] == "answer"
+    assert page.groups == ["oc_secretory"]
+    answer = page.text[: page.text.index("Figures")]
+    assert "Group oc_secretory is a candidate secretory osteoclast-lineage population" in answer
+    assert "AUROC 0.96" in answer and "FDR 3e-11" in answer
+    assert "without its weakest link (S1P)" in answer  # factor id shown by its name
+    assert "Slit3, Sphk1, C3" in answer
+
+
+def test_every_figure_is_embedded_and_nothing_is_fetched(tmp_path, figures):
+    page = render(tmp_path, figures)
+    for name in FIGURE_NAMES:
+        image = page.images[f"img-{name}"]
+        assert image["src"].startswith("data:image/png;base64,")
+        assert image["alt"]
+    assert not [u for u in page.urls if not u.startswith("data:")]
+    assert "script" not in page.tags and "link" not in page.tags
+
+
+def test_sections_tables_versions_and_fingerprint(tmp_path, figures):
+    page = render(tmp_path, figures)
+    assert page.sections == [
+        "answer",
+        "figures",
+        "groups",
+        "warnings",
+        "parameters",
+        "versions",
+        "input",
+    ]
+    for needle in ("scanpy", "anndata", "gseapy", "gene-set catalogue", "ab" * 32):
+        assert needle in page.text
+    assert "3,000 cells x 2,500 genes" in page.text
+    assert "clastokines_putative: 2 of 5 genes measured" in page.text
+
+
+def test_text_from_the_data_is_escaped(tmp_path, figures):
+    evil = '<script>alert("x")</script>'
+    page = render(tmp_path, figures, table=table(group=evil))
+    assert "script" not in page.tags
+    assert evil in page.text
+    assert page.groups == [evil]
+
+
+def test_no_flag_explains_the_closest_candidates(tmp_path, figures):
+    page = render(tmp_path, figures, table=table(flagged=False), warnings=[])
+    assert "No population was flagged" in page.text
+    assert page.groups == ["mac", "oc_secretory"]  # lineage groups by AUROC; not stromal
+    assert "below the 0.6 required" in page.text
+    assert "None: every gene set is well covered" in page.text
+
+
+def test_no_lineage_group_says_so(tmp_path, figures):
+    frame = table(flagged=False).assign(lineage_state="non-lineage")
+    page = render(tmp_path, figures, table=frame)
+    assert page.groups == []
+    assert "No group is osteoclast-lineage" in page.text
+
+
+def test_answer_sentences_for_two_groups():
+    frame = pd.concat([table(), table(group="oc2")]).drop_duplicates(["group", "gene_set"])
+    verdict, groups = report.answer_sentences(frame)
+    assert verdict.startswith("Groups oc_secretory and oc2 are candidate")
+    assert [g for g, _ in groups] == ["oc_secretory", "oc2"]
