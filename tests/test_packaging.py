@@ -46,6 +46,9 @@ def test_wheel_contains_catalogue_and_entry_point(wheel: Path):
         assert "scclast = scclast.cli:main" in archive.read(entry_points).decode()
     assert "scclast/gene_sets/catalogue.yaml" in names
     assert "scclast/gene_sets/gene_sets.yaml" in names
+    assert "scclast/workflows/Snakefile" in names
+    assert "scclast/workflows/config/schema.yaml" in names
+    assert "scclast/datasets/data/example_osteoclastogenesis.h5ad" in names
 
 
 def test_installed_wheel_finds_catalogue_without_source_tree(wheel: Path, tmp_path: Path):
@@ -54,7 +57,9 @@ def test_installed_wheel_finds_catalogue_without_source_tree(wheel: Path, tmp_pa
         archive.extractall(target)
     code = (
         "import scclast, scclast.genesets as g; "
-        "print(g.catalogue_dir()); print(len(g.get('clastokines_secreted')))"
+        "import scclast.workflow as w; "
+        "print(g.catalogue_dir()); print(len(g.get('clastokines_secreted'))); "
+        "print(w.workflow_dir())"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     result = subprocess.run(
@@ -66,6 +71,7 @@ def test_installed_wheel_finds_catalogue_without_source_tree(wheel: Path, tmp_pa
         check=True,
         timeout=120,
     )
-    folder, count = result.stdout.split()
+    folder, count, workflows = result.stdout.split()
     assert Path(folder) == target / "scclast" / "gene_sets"
     assert int(count) >= 9
+    assert Path(workflows) == target / "scclast" / "workflows"

@@ -19,7 +19,7 @@ from scclast._errors import ScclastInputError
 from scclast._version import __version__
 
 # Command-group modules, in the order their commands appear in ``scclast --help``.
-_COMMAND_MODULES = ("_genesets", "_datasets")
+_COMMAND_MODULES = ("_genesets", "_score", "_run", "_datasets", "_workflow")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 

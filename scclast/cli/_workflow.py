@@ -1,0 +1,81 @@
+"""``scclast workflow``: find, configure and run the shipped Snakemake workflow."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from scclast import workflow
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``scclast workflow {path,init,run}``."""
+    parser = subparsers.add_parser(
+        "workflow",
+        help="the Snakemake workflow across datasets: where it is, a config, a run",
+        description="The Snakemake workflow that runs every input through fetch, prepare, "
+        "score, flag and report, then writes a cross-dataset summary. `run` calls "
+        "snakemake with the shipped Snakefile; anything after `--` goes to snakemake.",
+    )
+    commands = parser.add_subparsers(dest="workflow_command", metavar="SUBCOMMAND")
+    commands.required = True
+
+    path = commands.add_parser("path", help="print the folder holding the Snakefile")
+    path.add_argument("--snakefile", action="store_true", help="print the Snakefile's path instead")
+    path.set_defaults(func=_path)
+
+    init = commands.add_parser("init", help="write a config.yaml to edit into a folder")
+    init.add_argument("directory", type=Path, nargs="?", default=Path("."))
+    init.add_argument(
+        "--example",
+        action="store_true",
+        help="the runnable example config (bundled data, offline) instead of the template",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing config.yaml")
+    init.set_defaults(func=_init)
+
+    run = commands.add_parser("run", help="run the workflow with snakemake")
+    run.add_argument("--configfile", type=Path, required=True, help="the workflow config")
+    run.add_argument("--cores", default=None, help="cores to use (default: all, or the profile's)")
+    run.add_argument("--directory", type=Path, help="working directory (results go below it)")
+    run.add_argument(
+        "--profile", help="a snakemake profile folder, or a shipped one by name: slurm"
+    )
+    run.add_argument("-n", "--dry-run", action="store_true", help="show the jobs, run nothing")
+    run.add_argument(
+        "snakemake_args",
+        nargs=argparse.REMAINDER,
+        help="further snakemake options, after `--`",
+    )
+    run.set_defaults(func=_run)
+
+
+def _path(args: argparse.Namespace) -> int:
+    print(workflow.snakefile() if args.snakefile else workflow.workflow_dir())
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    target = workflow.init_config(args.directory, example=args.example, force=args.force)
+    print(f"wrote {target}; edit it, then run:")
+    print(f"  scclast workflow run --configfile {shlex.quote(str(target))} --cores 2")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    extra = list(args.snakemake_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    cmd = workflow.snakemake_command(
+        configfile=args.configfile,
+        cores=args.cores,
+        directory=args.directory,
+        profile=args.profile,
+        dry_run=args.dry_run,
+        extra=extra,
+    )
+    print("scclast: running " + shlex.join(cmd), file=sys.stderr)
+    return subprocess.run(cmd, check=False).returncode

@@ -1,0 +1,55 @@
+# prepare -> analyse for one input; each step reads the previous step's h5ad.
+# `analyse` scores and flags in one job: scclast.pipeline.analyse (scclast.flagging.flag)
+# computes the per-cell scores together with their calibration, so a separate scoring
+# job would only repeat work.
+
+
+rule prepare:
+    input:
+        h5ad=source_h5ad,
+    output:
+        h5ad=result("{name}", "prepared.h5ad"),
+    params:
+        kind=setting("kind"),
+        groupby=setting("groupby"),
+        backed=setting("backed"),
+        seed=PARAMS["seed"],
+    log:
+        log_file("prepare"),
+    conda:
+        "../envs/scclast.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../scripts/prepare.py"
+
+
+rule analyse:
+    input:
+        h5ad=result("{name}", "prepared.h5ad"),
+        gene_set_files=gene_set_files,
+    output:
+        table=result("{name}", "groups.tsv"),
+        scores=result("{name}", "scores.tsv.gz"),
+        h5ad=result("{name}", "annotated.h5ad"),
+    params:
+        groupby=setting("groupby"),
+        species=setting("species"),
+        backed=setting("backed"),
+        method=PARAMS["method"],
+        gene_sets=PARAMS["gene_sets"],
+        osteomorph_signature=PARAMS["osteomorph_signature"],
+        fdr=PARAMS["fdr"],
+        seed=PARAMS["seed"],
+    log:
+        log_file("analyse"),
+    conda:
+        "../envs/scclast.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    script:
+        "../scripts/analyse.py"

@@ -1,0 +1,69 @@
+# Config, inputs and paths shared by every rule.
+
+import os
+import re
+
+from snakemake.utils import validate
+
+from scclast import workflow as scw
+
+
+validate(config, "../config/schema.yaml")
+
+RESULTS = os.path.normpath(config["results"])
+PARAMS = config["params"]
+INPUTS = scw.inputs_from_config(config)
+DATASETS = [name for name, item in INPUTS.items() if item["kind"] == "dataset"]
+NEVER = "(?!)"  # a regex that matches nothing
+
+
+def one_of(names):
+    """A wildcard regex accepting exactly these input names."""
+    return "|".join(re.escape(name) for name in names) or NEVER
+
+
+wildcard_constraints:
+    name=one_of(INPUTS),
+
+
+def result(name, path):
+    """A per-input output path: RESULTS/{name}/path."""
+    return f"{RESULTS}/{name}/{path}"
+
+
+def log_file(rule_name, name="{name}"):
+    return f"{RESULTS}/logs/{rule_name}/{name}.log"
+
+
+def setting(key):
+    """Params function: the per-input setting ``key`` (kind, source, groupby, species, backed)."""
+    return lambda wildcards: INPUTS[wildcards.name][key]
+
+
+def source_h5ad(wildcards):
+    """The h5ad a run starts from: a sample's own file, or what `fetch` wrote."""
+    item = INPUTS[wildcards.name]
+    if item["kind"] == "sample":
+        return item["source"]
+    return result(wildcards.name, "input.h5ad")
+
+
+def gene_set_files(wildcards):
+    """Files among the gene sets and the osteomorph signature, so edits rerun `analyse`."""
+    files = [g for g in PARAMS["gene_sets"] or [] if scw.looks_like_file(g)]
+    if PARAMS["osteomorph_signature"]:
+        files.append(PARAMS["osteomorph_signature"])
+    return files
+
+
+def per_input_outputs():
+    return expand(
+        [result("{name}", "report.html"), result("{name}", "groups.tsv")], name=INPUTS
+    )
+
+
+def summary_outputs():
+    formats = config["summary"]["formats"]
+    return [f"{RESULTS}/summary/summary.tsv"] + [
+        f"{RESULTS}/summary/summary.{fmt}" for fmt in formats
+    ]

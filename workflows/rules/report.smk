@@ -1,0 +1,41 @@
+# report: figures, the self-contained HTML report and run.json per input (the input's
+# folder then looks like a `scclast run` OUTDIR); summary: one table and figure across
+# every input (which lineage states were flagged where, with effect sizes).
+
+
+rule report:
+    input:
+        table=result("{name}", "groups.tsv"),
+        h5ad=result("{name}", "annotated.h5ad"),
+    output:
+        html=result("{name}", "report.html"),
+        manifest=result("{name}", "run.json"),
+        figures=directory(result("{name}", "figures")),
+    log:
+        log_file("report"),
+    conda:
+        "../envs/scclast.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/report.py"
+
+
+rule summary:
+    input:
+        tables=expand(result("{name}", "groups.tsv"), name=INPUTS),
+    output:
+        table=f"{RESULTS}/summary/summary.tsv",
+        figures=expand(f"{RESULTS}/summary/summary.{{fmt}}", fmt=config["summary"]["formats"]),
+    params:
+        names=list(INPUTS),
+    log:
+        f"{RESULTS}/logs/summary.log",
+    conda:
+        "../envs/scclast.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    script:
+        "../scripts/summarise.py"

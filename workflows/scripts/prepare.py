@@ -1,0 +1,7 @@
+"""Rule `prepare`: check the groups, compute an embedding (scclast.pipeline.prepare)."""
+
+from scclast import workflow
+
+smk = snakemake  # noqa: F821 (set by Snakemake's script directive)
+with workflow.log_to(smk.log[0]):
+    workflow.prepare_input(smk.input.h5ad, smk.output.h5ad, **dict(smk.params.items()))
