@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import platform
 from importlib import metadata
@@ -18,18 +19,25 @@ _TRACKED_PACKAGES = ("scclast", "scanpy", "anndata", "numpy", "scipy", "pandas",
 def package_versions(packages: tuple[str, ...] = _TRACKED_PACKAGES) -> dict[str, str]:
     """Installed versions of the packages that shape scclast's numbers.
 
+    Looked up once per process (metadata queries cost milliseconds each).
+
     Examples
     --------
     >>> "numpy" in package_versions()
     True
     """
+    return dict(_installed_versions(packages))
+
+
+@functools.cache
+def _installed_versions(packages: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     versions: dict[str, str] = {}
     for name in packages:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return tuple(versions.items())
 
 
 def provenance(**parameters: Any) -> dict[str, Any]:

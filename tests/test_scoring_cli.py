@@ -114,5 +114,17 @@ def test_main_exit_status_when_registered(h5ad, gmt, tmp_path, capsys):
         pytest.skip("scclast.cli does not register the score command yet")
     out = tmp_path / "out.h5ad"
     assert cli.main(["score", str(h5ad), "-o", str(out), "--gene-sets", str(gmt)]) == 0
+    capsys.readouterr()
     assert cli.main(["score", str(h5ad), "-o", str(out), "--gene-sets", str(gmt)]) == 2
-    assert capsys.readouterr().err.strip().count("\n") == 0
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("scclast: error: output") and "\n" not in error
+
+
+def test_parser_choices_match_the_api():
+    """The CLI repeats the API's choices (to stay light to import): keep them equal."""
+    from scclast import _matrix, scoring
+
+    assert _score.METHODS == scoring.METHODS
+    assert _score.NORMALIZE_OPTIONS == _matrix.NORMALIZE_OPTIONS
+    assert _score.SPECIES_OPTIONS == _matrix.SPECIES_OPTIONS
+    assert _score.DEFAULT_CHUNK_SIZE == _matrix.DEFAULT_CHUNK_SIZE

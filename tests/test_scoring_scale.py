@@ -91,10 +91,11 @@ def test_dask_from_read_lazy(h5ad_path, sets, expected):
     pytest.importorskip("xarray")
     from anndata.experimental import read_lazy
 
-    adata = read_lazy(h5ad_path)
-    adata.obs = adata.obs.to_memory() if hasattr(adata.obs, "to_memory") else adata.obs
-    score(adata, sets, "ucell")
-    np.testing.assert_allclose(values(adata, sets), expected["ucell"], rtol=1e-12)
+    adata = read_lazy(h5ad_path)  # lazy X (dask) and lazy obs
+    for method in ("seurat", "ucell"):
+        score(adata, sets, method)
+        np.testing.assert_allclose(values(adata, sets), expected[method], rtol=1e-12)
+    assert adata.uns["scclast"]["score"]["input"]["storage"] == "dask"
 
 
 def test_dask_distributed_cluster_with_two_workers(h5ad_path, counts, sets, expected):
@@ -108,7 +109,7 @@ def test_dask_distributed_cluster_with_two_workers(h5ad_path, counts, sets, expe
             processes=False,
             protocol="tcp://",
             host="127.0.0.1",  # loopback only: no lookup of our own address
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # any free port: never clash with a running one
         ) as cluster,
         Client(cluster),
         h5py.File(h5ad_path) as handle,

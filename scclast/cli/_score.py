@@ -17,10 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from scclast._errors import ScclastInputError
-from scclast._matrix import DEFAULT_CHUNK_SIZE, NORMALIZE_OPTIONS, SPECIES_OPTIONS
-from scclast.scoring import METHODS
 
 log = logging.getLogger("scclast")
+
+# Choices as in scclast.scoring / scclast._matrix, repeated here so that building the
+# parser does not import numba and scipy (tests/test_scoring_cli.py checks they agree).
+METHODS = ("seurat", "ucell", "aucell", "mean")
+NORMALIZE_OPTIONS = ("auto", "counts", "log", "none")
+SPECIES_OPTIONS = ("auto", "mouse", "human")
+DEFAULT_CHUNK_SIZE = 10_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
