@@ -658,6 +658,8 @@ def _row_layout(items: pd.DataFrame) -> Iterator[_Row]:
             label = str(item.label) if "label" in block else ""
             if label and label.upper() != str(item.gene).upper() and "(" not in label:
                 text = f"{item.gene} ({label})"
+            elif label.upper() == str(item.gene).upper():
+                text = str(item.gene)  # the species' own symbol (Slit3, not SLIT3, in mouse)
             else:
                 text = label or str(item.gene)
             yield _Row(text=text, gene=str(item.gene), effect=str(item.effect))
