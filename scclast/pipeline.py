@@ -154,7 +154,7 @@ def load_input(path: str | Path, backed: bool = False) -> Any:
     try:
         _check_size(adata, str(path))
     except ScclastInputError:
-        _close(adata)
+        close(adata)
         raise
     log.info(
         "read %s: %s cells x %s genes%s",
@@ -1110,7 +1110,7 @@ def run(
                 seed=seed,
                 backed=backed,
             )
-        parameters["groupby"] = groupby or _recorded_groupby(adata)
+        parameters["groupby"] = groupby or recorded_groupby(adata)
         write_outputs(
             adata,
             table,
@@ -1121,7 +1121,7 @@ def run(
             warnings_seen=seen,
         )
     finally:
-        _close(adata)
+        close(adata)
     flagged = flagged_groups(table)
     log.info(
         "done in %.1f s: %s; report: %s",
@@ -1168,13 +1168,15 @@ def _load(input: Any, dataset: str | None, example: bool, backed: bool) -> tuple
     return adata, fingerprint(input, adata)
 
 
-def _recorded_groupby(adata: Any) -> str | None:
+def recorded_groupby(adata: Any) -> str | None:
+    """The groups column an analysis used (given, or the Leiden clusters it built)."""
     from scclast.plotting import resolve_groupby
 
     return resolve_groupby(adata, None)
 
 
-def _close(adata: Any) -> None:
+def close(adata: Any) -> None:
+    """Close the file behind a backed AnnData (a no-op for in-memory data)."""
     if getattr(adata, "isbacked", False):
         with contextlib.suppress(Exception):
             adata.file.close()
@@ -1226,9 +1228,6 @@ def collect_warnings() -> Iterator[list[str]]:
                         log.warning("%s", text)
                 else:
                     log.debug("%s: %s", item.category.__name__, text)
-
-
-_collect_warnings = collect_warnings  # the name the workflow module first used
 
 
 def _is_ours(filename: str) -> bool:

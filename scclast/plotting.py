@@ -551,14 +551,18 @@ def effect_sizes(
 def resolve_groupby(adata: Any, groupby: str | None) -> str:
     """The grouping column: ``groupby`` or the one recorded by flagging.
 
-    Falls back to ``"scclast_cluster"`` (the Leiden clusters flagging builds).
+    Falls back to ``"scclast_leiden"`` (the Leiden clusters flagging builds).
     """
     if groupby is not None:
         return groupby
-    recorded = _recorded(adata, "flag", "groupby", None)
-    if isinstance(recorded, str) and recorded not in ("", "None") and recorded in adata.obs:
-        return recorded
-    return "scclast_cluster"
+    clustering = _recorded(adata, "flag", "clustering", {})
+    for recorded in (
+        clustering.get("groupby") if hasattr(clustering, "get") else None,
+        _recorded(adata, "flag", "groupby", None),
+    ):
+        if isinstance(recorded, str) and recorded not in ("", "None") and recorded in adata.obs:
+            return recorded
+    return "scclast_leiden"
 
 
 def group_order(adata: Any, table: pd.DataFrame, groupby: str) -> list[str]:

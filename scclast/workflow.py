@@ -377,7 +377,7 @@ def prepare_input(
         pipeline.prepare(adata, groupby=groupby, seed=seed)
         return write_h5ad(adata, output)
     finally:
-        _close(adata)
+        pipeline.close(adata)
 
 
 def analyse_input(
@@ -416,7 +416,7 @@ def analyse_input(
         "backed": backed,
     }
     try:
-        with pipeline._collect_warnings() as seen:  # the warnings `scclast run` reports
+        with pipeline.collect_warnings() as seen:  # the warnings `scclast run` reports
             result = pipeline.analyse(
                 adata,
                 groupby=groupby,
@@ -428,13 +428,13 @@ def analyse_input(
                 seed=seed,
                 backed=backed,
             )
-        parameters["groupby"] = groupby or _flag_groupby(adata)
+        parameters["groupby"] = groupby or pipeline.recorded_groupby(adata)
         _remember(adata, parameters=parameters, warnings=seen)
         pipeline.write_table(result, table)
         pipeline.write_scores(adata, scores)
         write_h5ad(adata, annotated)
     finally:
-        _close(adata)
+        pipeline.close(adata)
     return result
 
 
@@ -535,19 +535,6 @@ def _as_lists(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return value.tolist()
     return value
-
-
-def _flag_groupby(adata: Any) -> str | None:
-    record = adata.uns.get("scclast", {}).get("flag", {})
-    clustering = record.get("clustering", {}) if isinstance(record, Mapping) else {}
-    groupby = clustering.get("groupby") if isinstance(clustering, Mapping) else None
-    return str(groupby) if groupby else None
-
-
-def _close(adata: Any) -> None:
-    if getattr(adata, "isbacked", False):
-        with contextlib.suppress(Exception):
-            adata.file.close()
 
 
 # --------------------------------------------------------------------------- summary

@@ -298,3 +298,22 @@ def test_bundled_dataset_fingerprint():
     assert record["shape"] == [180, 9891] == list(adata.shape)
     assert len(record["sha256"]) == 64
     assert record["sha256"] == pipeline.folder_sha256(record["path"])
+
+
+def test_run_without_groupby_uses_the_leiden_clusters_flagging_built(tmp_path):
+    import anndata as ad
+
+    from scclast.datasets import simulate_osteoclastogenesis
+
+    adata = simulate_osteoclastogenesis(n_cells=800, n_genes=1200, seed=2)
+    del adata.obs["cluster"]
+    path = tmp_path / "no_groups.h5ad"
+    adata.write_h5ad(path)
+    result = pipeline.run(path, tmp_path / "out", seed=0)
+    annotated = ad.read_h5ad(result.outdir / "annotated.h5ad")
+    assert "scclast_leiden" in annotated.obs
+    assert set(result.table["group"].astype(str)) == set(
+        annotated.obs["scclast_leiden"].astype(str)
+    )
+    assert pipeline.recorded_groupby(annotated) == "scclast_leiden"
+    assert (result.outdir / "figures" / "embedding.png").is_file()
