@@ -1081,17 +1081,17 @@ def run(
     adata, input_fingerprint = _load(input, dataset, example, backed)
     if example and groupby is None and "cluster" in adata.obs:
         groupby = "cluster"
-    parameters = {
-        "input": str(input) if input is not None else ("example" if example else dataset),
-        "groupby": groupby,
-        "species": species,
-        "method": method,
-        "gene_sets": [str(g) for g in gene_sets] if gene_sets else "default",
-        "osteomorph_signature": str(osteomorph_signature) if osteomorph_signature else None,
-        "fdr": fdr,
-        "seed": seed,
-        "backed": backed,
-    }
+    parameters = run_parameters(
+        str(input) if input is not None else ("example" if example else dataset),
+        groupby=groupby,
+        species=species,
+        method=method,
+        gene_sets=gene_sets,
+        osteomorph_signature=osteomorph_signature,
+        fdr=fdr,
+        seed=seed,
+        backed=backed,
+    )
     try:
         # the cheap checks first: a wrong column or species fails in seconds, not minutes
         if groupby is not None:
@@ -1166,6 +1166,42 @@ def _load(input: Any, dataset: str | None, example: bool, backed: bool) -> tuple
     adata = load_input(input, backed=backed)
     log.info("fingerprinting %s (sha256) ...", input)
     return adata, fingerprint(input, adata)
+
+
+def run_parameters(
+    input_label: str,
+    *,
+    groupby: str | None,
+    species: str,
+    method: str,
+    gene_sets: Any,
+    osteomorph_signature: Any,
+    fdr: float,
+    seed: int,
+    backed: bool,
+) -> dict[str, Any]:
+    """The parameters a run records in ``run.json`` and shows in its report.
+
+    Shared by :func:`run` and the workflow's ``analyse`` rule so both record the same.
+
+    Examples
+    --------
+    >>> run_parameters("example", groupby="cluster", species="auto", method="seurat",
+    ...                gene_sets=None, osteomorph_signature=None, fdr=0.05, seed=0,
+    ...                backed=False)["gene_sets"]
+    'default'
+    """
+    return {
+        "input": input_label,
+        "groupby": groupby,
+        "species": species,
+        "method": method,
+        "gene_sets": [str(g) for g in gene_sets] if gene_sets else "default",
+        "osteomorph_signature": str(osteomorph_signature) if osteomorph_signature else None,
+        "fdr": fdr,
+        "seed": seed,
+        "backed": backed,
+    }
 
 
 def recorded_groupby(adata: Any) -> str | None:

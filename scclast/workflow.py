@@ -404,17 +404,17 @@ def analyse_input(
     from scclast import pipeline
 
     adata = pipeline.load_input(source, backed=backed)
-    parameters = {
-        "input": _recalled(adata, "input") or str(source),  # registry key or the user's path
-        "groupby": groupby,
-        "species": species,
-        "method": method,
-        "gene_sets": [str(g) for g in gene_sets] if gene_sets else "default",
-        "osteomorph_signature": str(osteomorph_signature) if osteomorph_signature else None,
-        "fdr": fdr,
-        "seed": seed,
-        "backed": backed,
-    }
+    parameters = pipeline.run_parameters(
+        _recalled(adata, "input") or str(source),  # registry key or the user's path
+        groupby=groupby,
+        species=species,
+        method=method,
+        gene_sets=gene_sets,
+        osteomorph_signature=osteomorph_signature,
+        fdr=fdr,
+        seed=seed,
+        backed=backed,
+    )
     try:
         with pipeline.collect_warnings() as seen:  # the warnings `scclast run` reports
             result = pipeline.analyse(

@@ -7,6 +7,7 @@ import json
 import textwrap
 
 from scclast._errors import ScclastDataError
+from scclast.cli._table import print_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -60,7 +61,7 @@ def _list(args: argparse.Namespace) -> int:
         rows.append(
             (row.key, row.status, row.organism, row.data_type, row.citation, row.doi or "-")
         )
-    _print_table(rows)
+    print_table(rows)
     unverified = table.loc[table["status"] == "unverified", "key"].tolist()
     if unverified:
         print(
@@ -144,13 +145,3 @@ def _path(args: argparse.Namespace) -> int:
 
     print(cache_dir())
     return 0
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
-            ).rstrip()
-        )

@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 from scclast import genesets
+from scclast.cli._table import print_table
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +50,7 @@ def _list(args: argparse.Namespace) -> int:
                 _shorten(gene_set.description, 70),
             )
         )
-    _print_table(rows)
+    print_table(rows)
     print(
         f"\ncatalogue {catalogue.version}; source: {catalogue.source.get('citation', '')} "
         f"doi {catalogue.source.get('doi', '')}"
@@ -77,7 +78,7 @@ def _show(args: argparse.Namespace) -> int:
                 "; ".join(cited) or "-",
             )
         )
-    _print_table(rows)
+    print_table(rows)
     return 0
 
 
@@ -99,10 +100,3 @@ def _factor_label(catalogue: genesets.Catalogue, factor_id: str | None) -> str:
 
 def _shorten(text: str, width: int) -> str:
     return textwrap.shorten(" ".join(str(text).split()), width=width, placeholder="...")
-
-
-def _print_table(rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        print("  ".join(cells).rstrip())
