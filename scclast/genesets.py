@@ -30,6 +30,7 @@ from typing import Any, Literal
 import yaml
 
 from scclast._errors import ScclastInputError
+from scclast._warnings import DataWarning, warn
 
 Species = Literal["mouse", "human"]
 SPECIES: tuple[str, ...] = ("mouse", "human")
@@ -253,6 +254,38 @@ def members(name: str) -> list[Member]:
     return list(_get_set(name).members)
 
 
+def factor_genes(species: str = "mouse") -> Any:
+    """The catalogue's coupling-factor genes as a table, one row per gene, in order.
+
+    Columns: ``gene``, ``factor`` (record id), ``label`` (the factor's abbreviation),
+    ``category`` and ``effect``. The figures take such a frame as ``genes=``.
+
+    Examples
+    --------
+    >>> table = factor_genes("mouse")
+    >>> list(table.columns)
+    ['gene', 'factor', 'label', 'category', 'effect']
+    >>> table.set_index("gene").loc["Slit3", "effect"]
+    'anabolic'
+    """
+    import pandas as pd
+
+    _check_species(species)
+    rows = [
+        {
+            "gene": pair.symbol(species),
+            "factor": factor.id,
+            "label": factor.abbreviation,
+            "category": factor.category,
+            "effect": factor.effect,
+        }
+        for factor in load().factors.values()
+        for pair in factor.genes
+    ]
+    columns = ["gene", "factor", "label", "category", "effect"]
+    return pd.DataFrame(rows, columns=columns).drop_duplicates("gene").reset_index(drop=True)
+
+
 def resolve_gene_sets(
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Iterable[str] | None = "all",
     species: str = "mouse",
@@ -450,7 +483,6 @@ def translate(
     >>> translate(["Slit3", "Lif"], "human")
     ['SLIT3', 'LIF']
     """
-    import warnings
 
     species = _check_species(species)
     genes = list(genes)
@@ -470,12 +502,11 @@ def translate(
         else:
             missing.append(gene)
     if missing:
-        warnings.warn(
+        warn(
             f"{what}: {len(missing)} of {len(genes)} genes have no {species} ortholog in the "
             f"table and were not translated: {', '.join(missing[:20])}"
             + (" ..." if len(missing) > 20 else ""),
-            UserWarning,
-            stacklevel=2,
+            DataWarning,
         )
     return list(dict.fromkeys(translated))
 

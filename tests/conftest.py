@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from pathlib import Path
 
 import matplotlib
 import pytest
@@ -18,8 +17,6 @@ import pytest
 matplotlib.use("Agg")
 os.environ.setdefault("SCCLAST_NO_PROGRESS", "1")
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-TEST_DATA = Path(__file__).resolve().parent / "data"
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

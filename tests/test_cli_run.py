@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
+from scclast.plotting import FIGURE_NAMES
 
 from scclast import pipeline
 from scclast._provenance import file_sha256
 from scclast.cli import main
-from scclast.plotting import FIGURE_NAMES
 
 TEST_DATA = Path(__file__).resolve().parent / "data"
 EXAMPLE_H5AD = (

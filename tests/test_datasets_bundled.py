@@ -12,7 +12,7 @@ import pytest
 
 import scclast.datasets as ds
 from scclast.datasets._make_example import EXAMPLE_SETTINGS, example_path
-from tests.conftest import TEST_DATA
+from tests._paths import TEST_DATA
 
 MYELOID = ("Ptprc", "Spi1", "Csf1r", "Lyz2", "Cd68", "Tyrobp", "Fcer1g")
 

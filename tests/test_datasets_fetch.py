@@ -19,8 +19,8 @@ import scclast.datasets as ds
 from scclast._errors import ScclastDataError, ScclastInputError
 from scclast._provenance import file_sha256
 from scclast.cli import _datasets as cli_datasets
-from tests._http import FixtureServer
-from tests.conftest import TEST_DATA
+from scclast.testing import FixtureServer
+from tests._paths import TEST_DATA
 
 GEO = TEST_DATA / "geo"
 REGISTRY = TEST_DATA / "test_registry.yaml"

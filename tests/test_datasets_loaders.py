@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 import scclast.datasets as ds
 from scclast._errors import ScclastDataError, ScclastInputError
-from tests.conftest import TEST_DATA
+from tests._paths import TEST_DATA
 
 GEO = TEST_DATA / "geo"
 SAMPLE_DAY0 = GEO / "samples/GSM9990nnn/GSM9990031/suppl"

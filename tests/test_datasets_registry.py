@@ -14,7 +14,7 @@ from scclast._errors import ScclastDataError, ScclastInputError
 from scclast.cli import _datasets as cli_datasets
 from scclast.datasets._fetch import geo_folder
 from scclast.datasets._registry import STATUSES, load_registry, shipped_registry_path
-from tests.conftest import TEST_DATA
+from tests._paths import TEST_DATA
 
 ISSUE_ACCESSIONS = {
     "tsukasaki2020_bmm_rankl": ("GSE147174", "10.1038/s42255-020-00318-y"),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scclast.enrichment import COLUMNS, normalised_anndata, prerank, prerank_groups
 
 from scclast import genesets
 from scclast._matrix import expression_view
-from scclast.enrichment import COLUMNS, normalised_anndata, prerank, prerank_groups
-from tests._sim_flag import simulate
+from scclast.testing import simulate_groups as simulate
 
 PLANTED = ["Wnt10b", "Cthrc1", "Slit3", "Lif", "C3"]
 

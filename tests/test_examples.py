@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests._paths import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
 

@@ -6,10 +6,10 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
+from scclast.flagging import TABLE_COLUMNS, flag
 
 from scclast._errors import ScclastInputError
-from scclast.flagging import TABLE_COLUMNS, flag
-from tests._sim_flag import simulate
+from scclast.testing import simulate_groups as simulate
 
 PLANTED = ["Wnt10b", "Cthrc1", "Slit3", "Lif", "C3"]
 STATES = {

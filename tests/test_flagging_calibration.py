@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from scclast.flagging import flag
-from tests._sim_flag import simulate
+
+from scclast.testing import simulate_groups as simulate
 
 N_RUNS = 20
 NULL_STATES = {"macrophage": 150, "oc_precursor": 150, "osteoclast": 300}

@@ -8,10 +8,10 @@ al. 2015 via tradeSeq; 240 genes x 2,660 cells).
 from __future__ import annotations
 
 import pytest
-
 from scclast.flagging import TABLE_COLUMNS, flag
 from scclast.lineage import OSTEOCLAST, OSTEOMORPH, UNDETERMINED
-from tests.conftest import TEST_DATA
+
+from tests._paths import TEST_DATA
 
 
 def _read(name: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scclast.flagging import calibrated_z, default_n_match, match_controls, set_rng
 from scipy import stats
 
 from scclast._stats import (
@@ -13,7 +14,6 @@ from scclast._stats import (
     empirical_pvalue,
     summarise_groups,
 )
-from scclast.flagging import calibrated_z, default_n_match, match_controls, set_rng
 
 
 def test_auroc_is_probability_of_superiority_with_ties_as_half():

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from scclast import genesets
-from scclast._errors import ScclastInputError
-from scclast._stats import GroupGeneSummary
 from scclast.lineage import (
     MYELOID_OTHER,
     NON_LINEAGE,
@@ -20,8 +16,12 @@ from scclast.lineage import (
     lineage_gene_sets,
     lineage_states,
 )
-from tests._sim_flag import simulate
-from tests.conftest import TEST_DATA
+
+from scclast import genesets
+from scclast._errors import ScclastInputError
+from scclast._stats import GroupGeneSummary
+from scclast.testing import simulate_groups as simulate
+from tests._paths import TEST_DATA
 
 SETS = lineage_gene_sets("mouse")
 

@@ -17,7 +17,7 @@ from scclast._matrix import (
     gene_moments,
     matmul,
 )
-from tests._sim_expr import log_normalised, simulate_counts
+from scclast.testing import log_normalised, simulate_counts
 
 
 @pytest.fixture(scope="module")

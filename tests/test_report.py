@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from scclast.plotting import FIGURE_NAMES, save_figure
 
 from scclast import report
-from scclast.plotting import FIGURE_NAMES, save_figure
 
 
 class Page(HTMLParser):

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scclast.scoring import bin_members, draw_control_genes, expression_bins, score
 from scipy.stats import rankdata, spearmanr
 
-from scclast.scoring import bin_members, draw_control_genes, expression_bins, score
-from tests._sim_expr import jitter, log_normalised, random_sets, simulate_counts
+from scclast.testing import jitter, log_normalised, random_sets, simulate_counts
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

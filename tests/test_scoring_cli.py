@@ -12,7 +12,7 @@ import pytest
 
 from scclast._errors import ScclastInputError
 from scclast.cli import _score
-from tests._sim_expr import log_normalised, simulate_counts
+from scclast.testing import log_normalised, simulate_counts
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

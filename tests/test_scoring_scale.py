@@ -6,10 +6,10 @@ import anndata as ad
 import h5py
 import numpy as np
 import pytest
+from scclast.scoring import METHODS, score
 
 from scclast._errors import ScclastInputError
-from scclast.scoring import METHODS, score
-from tests._sim_expr import random_sets, simulate_counts
+from scclast.testing import random_sets, simulate_counts
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 

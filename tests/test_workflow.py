@@ -25,7 +25,7 @@ import yaml
 from scclast import pipeline
 from scclast import workflow as scw
 from scclast._errors import ScclastInputError
-from tests.conftest import REPO_ROOT
+from tests._paths import REPO_ROOT
 
 pytest.importorskip("snakemake")
 
@@ -607,7 +607,6 @@ def test_dask_path_on_a_local_cluster_gives_the_in_memory_scores(dask_client, ex
     import anndata as ad
     import h5py
     from anndata.experimental import read_elem_lazy
-
     from scclast.scoring import score
 
     sets = ["clastokines_secreted", "clastokines_putative", "coupling_inhibitory"]

@@ -1,6 +1,6 @@
 """``scclast run``: one h5ad file to flagged populations, figures and a report.
 
-A thin layer over :func:`scclast.pipeline.run`: it parses the options, keeps the
+A thin layer over :func:`scclast.run`: it parses the options, keeps the
 progress display in line with ``--quiet``/``--verbose`` and turns SIGTERM into a clean
 stop (the temporary output folder is removed, no half-written OUTDIR is left).
 """
@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from scclast._types import SCORE_METHODS, SPECIES
+
 _EPILOG = """\
 examples:
   scclast run --example -o scclast_out
@@ -28,8 +30,6 @@ into place only when complete; an existing OUTDIR is replaced only with --force.
 Exit status: 0 success (also when no population is flagged), 2 bad input, 1 internal
 error. -q/--quiet and -v/--verbose work before or after `run`.
 """
-
-METHODS = ("seurat", "ucell", "aucell", "mean")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -65,12 +65,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--species",
-        choices=("auto", "mouse", "human"),
+        choices=SPECIES,
         default="auto",
         help="species of the gene symbols (default: told from their letter case)",
     )
     parser.add_argument(
-        "--method", choices=METHODS, default="seurat", help="per-cell score (default: seurat)"
+        "--method", choices=SCORE_METHODS, default="seurat", help="per-cell score (default: seurat)"
     )
     parser.add_argument(
         "--gene-sets",
@@ -106,7 +106,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     quiet = bool(getattr(args, "quiet", False))
     with _progress_display(enabled=not quiet), _terminate_cleanly():

@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from scclast._errors import ScclastInputError
+from scclast._types import NORMALIZE_OPTIONS, SCORE_METHODS, SPECIES, TIES
 
 log = logging.getLogger("scclast")
 
-# Choices as in scclast.scoring / scclast._matrix, repeated here so that building the
-# parser does not import numba and scipy (tests/test_scoring_cli.py checks they agree).
-METHODS = ("seurat", "ucell", "aucell", "mean")
-NORMALIZE_OPTIONS = ("auto", "counts", "log", "none")
-SPECIES_OPTIONS = ("auto", "mouse", "human")
+# The matrix module imports numba; its chunk size is repeated here so that building the
+# parser stays fast (tests/test_scoring_cli.py checks they agree).
 DEFAULT_CHUNK_SIZE = 10_000
 
 
@@ -41,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, required=True, metavar="OUT.h5ad", help="file to write"
     )
-    parser.add_argument("--method", choices=METHODS, default="seurat")
+    parser.add_argument("--method", choices=SCORE_METHODS, default="seurat")
     parser.add_argument(
         "--gene-sets",
         nargs="+",
@@ -49,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME|all|FILE.gmt",
         help="catalogue set names, 'all' (default) and/or GMT files",
     )
-    parser.add_argument("--species", choices=SPECIES_OPTIONS, default="auto")
+    parser.add_argument("--species", choices=SPECIES, default="auto")
     matrix = parser.add_mutually_exclusive_group()
     matrix.add_argument("--layer", help="score adata.layers[LAYER] instead of X")
     matrix.add_argument("--use-raw", action="store_true", help="score adata.raw.X")
@@ -68,7 +66,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--backed", action="store_true", help="keep the matrix on disk (bounded memory)"
     )
-    parser.add_argument("--key-prefix", default="scclast_", help="obs column prefix")
+    parser.add_argument(
+        "--key-added",
+        default="scclast",
+        help="root of the obs column names: KEY_SET (default scclast)",
+    )
     parser.add_argument(
         "--min-genes", type=int, default=2, help="sets with fewer genes present get NaN"
     )
@@ -77,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     options.add_argument("--ctrl-size", type=int, default=50, help="seurat: controls per bin")
     options.add_argument("--max-rank", type=int, default=1500, help="ucell: rank cap")
     options.add_argument("--n-up", type=int, help="aucell: top ranks (default 5%% of genes)")
-    options.add_argument("--ties", choices=("average", "ordinal"), default="average")
+    options.add_argument("--ties", choices=TIES, default="average")
     options.add_argument("--zscore", action="store_true", help="mean: of per-gene z-scores")
     parser.add_argument("--force", action="store_true", help="replace an existing OUT.h5ad")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     """Score ``args.input`` and write ``args.output`` atomically; returns 0."""
     import anndata as ad
 
-    from scclast.scoring import score
+    from scclast.tl import score
 
     source, target = _check_paths(args.input, args.output, args.force)
     adata = _read(ad, source, args.backed)
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             use_raw=args.use_raw,
             gene_symbols=args.gene_symbols,
             normalize=args.normalize,
-            key_prefix=args.key_prefix,
+            key_added=args.key_added,
             min_genes=args.min_genes,
             seed=args.seed,
             n_bins=args.n_bins,
@@ -119,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if getattr(adata, "isbacked", False):
             adata.file.close()
-    n_sets = len(adata.uns["scclast"]["score"]["sets"])
+    n_sets = len(adata.uns[args.key_added]["score"]["sets"])
     log.info("wrote %s: %d cells, %d gene set(s), %s", target, adata.n_obs, n_sets, args.method)
     return 0
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scclast import workflow
+from scclast import _workflow as workflow
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -1,6 +1,6 @@
-"""Rule `analyse`: score and flag (scclast.pipeline.analyse); writes groups.tsv."""
+"""Rule `analyse`: score and flag (scclast._pipeline.analyse); writes groups.tsv."""
 
-from scclast import workflow
+from scclast import _workflow as workflow
 
 smk = snakemake  # noqa: F821 (set by Snakemake's script directive)
 with workflow.log_to(smk.log[0]):

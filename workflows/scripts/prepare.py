@@ -1,6 +1,6 @@
-"""Rule `prepare`: check the groups, compute an embedding (scclast.pipeline.prepare)."""
+"""Rule `prepare`: check the groups, compute an embedding (scclast._pipeline.prepare)."""
 
-from scclast import workflow
+from scclast import _workflow as workflow
 
 smk = snakemake  # noqa: F821 (set by Snakemake's script directive)
 with workflow.log_to(smk.log[0]):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from scclast import workflow
+from scclast import _workflow as workflow
 
 smk = snakemake  # noqa: F821 (set by Snakemake's script directive)
 with workflow.log_to(smk.log[0]):

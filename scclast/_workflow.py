@@ -3,14 +3,14 @@
 The workflow (``workflows/`` in a source checkout, ``scclast/workflows`` inside an
 installed wheel) runs every input through fetch -> prepare -> analyse (score and flag)
 -> report, then writes one cross-dataset summary. Its rule scripts are thin calls into
-this module, which calls :mod:`scclast.pipeline` (the steps of ``scclast run``). The
+this module, which calls :mod:`scclast._pipeline` (the steps of ``scclast run``). The
 only logic that lives here is the workflow's own: which inputs a config names, where
 the workflow is, how a step's outputs travel to the next, and the cross-dataset summary
 (:func:`summarise_runs`, :func:`plot_summary`, :func:`write_summary`).
 
 Examples
 --------
->>> from scclast import workflow
+>>> from scclast import _workflow as workflow
 >>> workflow.snakefile().name
 'Snakefile'
 >>> sorted(workflow.inputs_from_config({"datasets": ["example"]}))
@@ -322,9 +322,9 @@ def log_to(path: str | Path | None) -> Iterator[logging.Logger]:
 def fetch_input(key: str, output: str | Path) -> Path:
     """Rule ``fetch``: a registry dataset (or the bundled example) written as h5ad.
 
-    The download goes through :func:`scclast.pipeline.load_dataset` (pooch, cached and
+    The download goes through :func:`scclast._pipeline.load_dataset` (pooch, cached and
     checksummed); the key :data:`EXAMPLE_KEY` is the bundled example
-    (:func:`scclast.pipeline.load_example`, offline). The input's fingerprint travels
+    (:func:`scclast._pipeline.load_example`, offline). The input's fingerprint travels
     with the data (``uns["scclast"]["workflow"]``) to the report.
 
     Examples
@@ -334,7 +334,7 @@ def fetch_input(key: str, output: str | Path) -> Path:
     >>> path.name
     'input.h5ad'
     """
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     if key == EXAMPLE_KEY:
         adata, fingerprint = pipeline.load_example()
@@ -353,7 +353,7 @@ def prepare_input(
     backed: bool = False,
     seed: int = 0,
 ) -> Path:
-    """Rule ``prepare``: read the input and run :func:`scclast.pipeline.prepare`.
+    """Rule ``prepare``: read the input and run :func:`scclast._pipeline.prepare`.
 
     ``kind="sample"`` fingerprints the user's file (path, size, sha256);
     a registry dataset keeps the fingerprint that ``fetch`` recorded.
@@ -366,7 +366,7 @@ def prepare_input(
     >>> _ = prepare_input(folder / "input.h5ad", folder / "prepared.h5ad", kind="dataset",
     ...                   groupby="cluster")  # doctest: +SKIP
     """
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     adata = pipeline.load_input(source, backed=backed)
     try:
@@ -395,13 +395,13 @@ def analyse_input(
     seed: int = 0,
     backed: bool = False,
 ) -> pd.DataFrame:
-    """Rule ``analyse``: score and flag with :func:`scclast.pipeline.analyse`.
+    """Rule ``analyse``: score and flag with :func:`scclast._pipeline.analyse`.
 
     Writes the flagging table (``groups.tsv``), the per-cell scores
     (``scores.tsv.gz``) and the annotated h5ad, exactly as ``scclast run`` does; the
     parameters and the user-facing warnings are kept for the report.
     """
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     adata = pipeline.load_input(source, backed=backed)
     parameters = pipeline.run_parameters(
@@ -445,13 +445,13 @@ def report_input(
 ) -> dict[str, Path]:
     """Rule ``report``: figures, ``report.html`` and ``run.json`` in ``folder``.
 
-    Calls :func:`scclast.pipeline.render` and :func:`scclast.pipeline.write_manifest`
+    Calls :func:`scclast._pipeline.render` and :func:`scclast._pipeline.write_manifest`
     on the outputs of ``analyse``, so ``folder`` ends up laid out like the OUTDIR of
     ``scclast run``.
     """
     import anndata
 
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     adata = anndata.read_h5ad(annotated)
     # h5ad gives lists back as arrays; the report code expects the lists it wrote
@@ -492,7 +492,7 @@ def write_h5ad(adata: Any, path: str | Path) -> Path:
     """Write ``adata`` through a temporary file, so a crash leaves no half file.
 
     Values in ``uns["scclast"]`` that h5ad cannot store are converted first, as
-    :func:`scclast.pipeline.write_annotated` does.
+    :func:`scclast._pipeline.write_annotated` does.
 
     Examples
     --------
@@ -501,7 +501,7 @@ def write_h5ad(adata: Any, path: str | Path) -> Path:
     >>> path.name
     'a.h5ad'
     """
-    from scclast import pipeline
+    from scclast import _pipeline as pipeline
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -543,7 +543,7 @@ def _as_lists(value: Any) -> Any:
 def summarise_runs(run_dirs: Mapping[str, str | Path]) -> pd.DataFrame:
     """Which lineage states were flagged in which datasets, with effect sizes.
 
-    Reads ``groups.tsv`` of each run (the OUTDIR of :func:`scclast.pipeline.run` or of
+    Reads ``groups.tsv`` of each run (the OUTDIR of :func:`scclast._pipeline.run` or of
     one workflow input) and condenses it to one row per dataset and lineage state.
 
     Parameters
@@ -592,7 +592,7 @@ def summarise_runs(run_dirs: Mapping[str, str | Path]) -> pd.DataFrame:
 def plot_summary(summary: pd.DataFrame, *, title: str | None = None) -> Any:
     """Datasets x lineage states: colour is the best AUROC, a star marks a flagged state.
 
-    Columns follow :data:`scclast.lineage.STATES` (lineage states by maturity first);
+    Columns follow :data:`scclast.tl.STATES` (lineage states by maturity first);
     a state absent from a dataset is grey and labelled "absent".
 
     Parameters
@@ -625,7 +625,7 @@ def plot_summary(summary: pd.DataFrame, *, title: str | None = None) -> Any:
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    from scclast.lineage import STATES
+    from scclast.tl import STATES
 
     datasets = list(dict.fromkeys(summary["dataset"]))
     seen = list(dict.fromkeys(summary["lineage_state"]))

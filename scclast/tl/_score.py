@@ -55,11 +55,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -67,7 +66,19 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
 
+from scclast import genesets
+from scclast._adata import copy_or_self, set_obs_columns
+from scclast._docs import (
+    doc_adata,
+    doc_copy,
+    doc_key_added,
+    doc_matrix,
+    doc_params,
+    doc_returns_copy,
+    doc_species,
+)
 from scclast._errors import ScclastInputError
+from scclast._keys import DEFAULT_KEY, Keys, Step
 from scclast._matrix import (
     DEFAULT_CHUNK_SIZE,
     ExpressionView,
@@ -80,31 +91,40 @@ from scclast._matrix import (
     gene_moments,
     matmul,
 )
-from scclast._provenance import provenance, record
+from scclast._provenance import provenance
+from scclast._types import SCORE_METHODS, TIES, Normalize, ScoreMethod, Species, Ties
+from scclast._warnings import DataWarning, LowCoverageWarning, warn
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 log = logging.getLogger("scclast")
 
-METHODS = ("seurat", "ucell", "aucell", "mean")
+METHODS = SCORE_METHODS
 """Scoring methods of :func:`score`."""
 
-STEP = "score"
-"""Key of the scoring record in ``adata.uns["scclast"]``."""
-
 _NEEDS_NON_NEGATIVE = ("seurat", "ucell", "aucell")
-_TIES = ("average", "ordinal")
 
 
+@doc_params(
+    doc_adata=doc_adata,
+    doc_species=doc_species,
+    doc_matrix=doc_matrix,
+    doc_key_added=doc_key_added,
+    doc_copy=doc_copy,
+    doc_returns_copy=doc_returns_copy,
+)
 def score(
-    adata: Any,
+    adata: AnnData,
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str] = "all",
-    method: str = "seurat",
+    method: ScoreMethod = "seurat",
     *,
-    species: str = "auto",
+    species: Species = "auto",
     layer: str | None = None,
     use_raw: bool = False,
     gene_symbols: str | None = None,
-    normalize: str = "auto",
-    key_prefix: str = "scclast_",
+    normalize: Normalize = "auto",
+    key_added: str = DEFAULT_KEY,
     min_genes: int = 2,
     seed: int = 0,
     n_bins: int = 25,
@@ -112,38 +132,29 @@ def score(
     control_genes: Mapping[str, Iterable[str]] | None = None,
     max_rank: int = 1500,
     n_up: int | None = None,
-    ties: str = "average",
+    ties: Ties = "average",
     zscore: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_jobs: int = 1,
     progress: bool | None = None,
     copy: bool = False,
-) -> Any | None:
+) -> AnnData | None:
     """Score every cell for each gene set; one ``adata.obs`` column per set.
 
     Parameters
     ----------
-    adata
-        Cells x genes. In memory (numpy, scipy CSR/CSC), backed (``backed="r"``) or with
-        a dask ``X`` (``anndata.experimental.read_lazy``); never modified except for the
-        new ``obs`` columns and ``uns["scclast"]["score"]``.
+    {doc_adata}
     gene_sets
         A catalogue set name, a list of names, ``"all"``, a ``{name: [genes]}`` mapping
         or a ``.gmt`` path (see :func:`scclast.genesets.resolve_gene_sets`).
     method
         ``"seurat"``, ``"ucell"``, ``"aucell"`` or ``"mean"`` (see the module docs).
-    species
-        ``"auto"`` (from the symbols' letter case), ``"mouse"`` or ``"human"``; selects the
-        catalogue's symbols and is checked against the data and the sets.
-    layer, use_raw
-        Matrix to score: ``adata.layers[layer]`` or ``adata.raw.X`` instead of ``X``.
-    gene_symbols
-        ``var`` column of gene symbols (auto-detected when ``var_names`` are Ensembl IDs).
+    {doc_species}
+    {doc_matrix}
     normalize
         ``"auto"`` (normalise raw counts on the fly, else use values as stored),
         ``"counts"`` (always normalise), ``"log"`` or ``"none"`` (never).
-    key_prefix
-        ``obs`` columns are named ``key_prefix + set name``.
+    {doc_key_added}
     min_genes
         Sets with fewer genes present get NaN scores and a warning.
     seed
@@ -168,13 +179,13 @@ def score(
         of 1 is the fastest on a busy machine). Dask parallelises over its blocks.
     progress
         Progress bar; ``None`` shows one on a terminal for runs of five chunks or more.
-    copy
-        Return a new AnnData instead of adding to ``adata``.
+    {doc_copy}
 
     Returns
     -------
-    ``None``, or the scored copy when ``copy=True``. Adds ``adata.obs[key_prefix + set]``
-    (float64) and ``adata.uns["scclast"]["score"]``: method, parameters, versions,
+    {doc_returns_copy}
+    Adds ``obs[f"{key_added}_{set}"]`` (float64) and ``uns[key_added]["score"]``:
+    method, parameters, versions,
     catalogue version, input description (matrix, kind, normalisation, duplicated
     symbols) and per set the genes found, the genes missing and the control genes.
 
@@ -191,8 +202,8 @@ def score(
     ['Gene1', 'Gene2', 'Gene3']
     """
     _check_parameters(method, min_genes, seed, n_bins, ctrl_size, max_rank, ties)
-    if copy:
-        adata = _copy_of(adata)
+    keys = Keys(key_added)
+    adata = copy_or_self(adata, copy)
     view = expression_view(
         adata,
         layer=layer,
@@ -223,7 +234,7 @@ def score(
         )
         controls = {}
 
-    columns = _write_scores(adata, sets, scores, key_prefix)
+    columns = _write_scores(adata, sets, scores, keys)
     block = provenance(
         method=method,
         gene_sets=_describe_gene_sets(gene_sets),
@@ -232,7 +243,7 @@ def score(
         use_raw=use_raw,
         gene_symbols=gene_symbols,
         normalize=normalize,
-        key_prefix=key_prefix,
+        key_added=key_added,
         min_genes=min_genes,
         chunk_size=chunk_size,
         n_jobs=n_jobs,
@@ -246,7 +257,7 @@ def score(
             "sets": _set_records(sets, members, scorable, controls, view),
         }
     )
-    record(adata, STEP, block)
+    keys.store(adata, Step.SCORE, block)
     log.info(
         "scored %d gene set(s) with %s on %d cells x %d genes (%s)",
         len(sets),
@@ -281,20 +292,11 @@ def _check_parameters(
     ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise ScclastInputError(f"{name}={value!r}: give an integer >= {low}")
-    if ties not in _TIES:
-        raise ScclastInputError(f"ties={ties!r} is not one of {', '.join(_TIES)}")
+    if ties not in TIES:
+        raise ScclastInputError(f"ties={ties!r} is not one of {', '.join(TIES)}")
 
 
-def _copy_of(adata: Any) -> Any:
-    if getattr(adata, "isbacked", False):
-        raise ScclastInputError(
-            "copy=True is not possible for a backed AnnData: use copy=False (scores go to "
-            "the in-memory adata.obs; the file is not changed) or load it with read_h5ad"
-        )
-    return adata.copy()
-
-
-def _check_kind_for_method(view: ExpressionView, method: str, adata: Any) -> None:
+def _check_kind_for_method(view: ExpressionView, method: str, adata: AnnData) -> None:
     if method not in _NEEDS_NON_NEGATIVE or view.kind != "scaled":
         return
     options = []
@@ -314,10 +316,8 @@ def _check_kind_for_method(view: ExpressionView, method: str, adata: Any) -> Non
 def _resolve_sets(
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str], view: ExpressionView
 ) -> dict[str, list[str]]:
-    from scclast.genesets import resolve_gene_sets
-
     if isinstance(gene_sets, Mapping):
-        return resolve_gene_sets(gene_sets)
+        return genesets.resolve_gene_sets(gene_sets)
     items = [gene_sets] if isinstance(gene_sets, (str, Path)) else list(gene_sets)
     uses_catalogue = any(not str(item).lower().endswith(".gmt") for item in items)
     if uses_catalogue and view.species not in ("mouse", "human"):
@@ -327,7 +327,7 @@ def _resolve_sets(
             "'human' (--species) to pick the catalogue's symbols"
         )
     species = view.species if view.species in ("mouse", "human") else "mouse"
-    return resolve_gene_sets(gene_sets, species=species)
+    return genesets.resolve_gene_sets(gene_sets, species=species)
 
 
 def _check_set_species(sets: dict[str, list[str]], view: ExpressionView) -> None:
@@ -364,11 +364,11 @@ def _scorable_sets(
         scorable[name] = len(found) >= min_genes
         if not scorable[name]:
             total = len(found) + len(missing)
-            warnings.warn(
+            warn(
                 f"gene set {name!r}: {len(found)} of {total} genes present "
                 f"(min_genes={min_genes}); its scores are NaN",
-                UserWarning,
-                stacklevel=3,
+                LowCoverageWarning,
+                stacklevel=4,
             )
     return scorable
 
@@ -408,10 +408,10 @@ def _score_seurat(
                 genes, bins, ctrl_size, _set_rng(seed, name), members_of_bin
             )
         if chosen.size == 0:
-            warnings.warn(
+            warn(
                 f"gene set {name!r}: no control genes in its expression bins; scores are NaN",
-                UserWarning,
-                stacklevel=3,
+                LowCoverageWarning,
+                stacklevel=4,
             )
             scorable[name] = False
             continue
@@ -504,10 +504,10 @@ def _given_controls(view: ExpressionView, name: str, genes: Iterable[str]) -> np
         raise ScclastInputError(f"control_genes[{name!r}] is a string; give a list of genes")
     indices, _, missing = view.index_of(genes)
     if missing:
-        warnings.warn(
+        warn(
             f"control genes of {name!r} not in the data and ignored: {', '.join(missing[:10])}",
-            UserWarning,
-            stacklevel=4,
+            DataWarning,
+            stacklevel=5,
         )
     return np.unique(indices)
 
@@ -841,15 +841,10 @@ def _nan_for_unscored(
 
 
 def _write_scores(
-    adata: Any, sets: dict[str, list[str]], scores: np.ndarray, key_prefix: str
+    adata: AnnData, sets: dict[str, list[str]], scores: np.ndarray, keys: Keys
 ) -> dict[str, str]:
-    columns = {name: f"{key_prefix}{name}" for name in sets}
-    obs = adata.obs
-    if not isinstance(obs, pd.DataFrame):  # lazy obs (anndata.experimental.read_lazy)
-        obs = obs.to_memory() if hasattr(obs, "to_memory") else pd.DataFrame(obs)
-    new = pd.DataFrame(scores, index=adata.obs_names, columns=list(columns.values()))
-    kept = obs.drop(columns=[c for c in new.columns if c in obs.columns])
-    adata.obs = pd.concat([kept, new], axis=1)
+    columns = {name: keys.score(name) for name in sets}
+    set_obs_columns(adata, pd.DataFrame(scores, columns=list(columns.values())))
     return columns
 
 

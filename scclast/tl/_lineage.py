@@ -22,8 +22,8 @@ lineage sets in its cells:
 
 The rules and their thresholds are in :class:`LineageRules`. Every call carries its
 evidence: per set, genes in the data / in the set, genes detected in the group with
-their detection rates, and whether the program is present (:func:`scclast.flag` adds
-each program's mean calibrated score).
+their detection rates, and whether the program is present (:func:`scclast.tl.flag`
+adds each program's mean calibrated score).
 
 Known limitation: the calls use only the catalogue's genes. ``state_oc_precursor``
 holds broadly expressed genes (Fos, Cited2), so a precursor call also requires RANK
@@ -34,9 +34,12 @@ bone-marrow data.
 Examples
 --------
 >>> import scclast
->>> from scclast.lineage import lineage_states
->>> table = lineage_states(adata, "cluster")  # doctest: +SKIP
->>> table[["group", "lineage_state", "evidence"]]  # doctest: +SKIP
+>>> adata = scclast.datasets.example()
+>>> scclast.tl.lineage_states(adata, "cluster")
+>>> scclast.get.lineage_table(adata)[["group", "lineage_state"]].head(2)
+  group lineage_state
+0     0    macrophage
+1     1  oc_precursor
 """
 
 from __future__ import annotations
@@ -44,13 +47,40 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from scclast import genesets
+from scclast._adata import copy_or_self
+from scclast._docs import (
+    doc_adata,
+    doc_copy,
+    doc_groupby,
+    doc_key_added,
+    doc_matrix,
+    doc_params,
+    doc_returns_copy,
+    doc_species,
+)
 from scclast._errors import ScclastInputError
+from scclast._groups import (
+    check_view,
+    group_codes,
+    per_cell,
+    resolve_species,
+    summarise_sets,
+    table_for_uns,
+)
+from scclast._keys import DEFAULT_KEY, Keys, Step
+from scclast._matrix import expression_view
+from scclast._provenance import provenance
 from scclast._stats import GroupGeneSummary
+from scclast._types import Species
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 MYELOID = "myeloid"
 MACROPHAGE = "macrophage"
@@ -253,8 +283,6 @@ def lineage_gene_sets(
     >>> lineage_gene_sets("mouse", ["Ccl9", "Cd74"])["osteomorph"]
     ['Ccl9', 'Cd74']
     """
-    from scclast import genesets
-
     sets = {program: genesets.get(name, species) for program, name in LINEAGE_SETS.items()}
     signature = read_osteomorph(osteomorph_signature, species)
     if signature is not None:
@@ -277,8 +305,6 @@ def read_osteomorph(
     if signature is None:
         return None
     if isinstance(signature, (str, Path)):
-        from scclast import genesets
-
         signature = genesets.read_signature(signature, species=species)
     if isinstance(signature, Mapping):
         genes = [str(g) for values in signature.values() for g in _as_gene_list(values)]
@@ -349,158 +375,105 @@ def call_states(
     return pd.DataFrame(rows)
 
 
+@doc_params(
+    doc_adata=doc_adata,
+    doc_groupby=doc_groupby,
+    doc_species=doc_species,
+    doc_matrix=doc_matrix,
+    doc_key_added=doc_key_added,
+    doc_copy=doc_copy,
+    doc_returns_copy=doc_returns_copy,
+)
 def lineage_states(
-    adata: Any,
+    adata: AnnData,
     groupby: str,
     *,
-    species: str = "auto",
+    species: Species = "auto",
     osteomorph_signature: Mapping[str, Iterable[str]] | Iterable[str] | str | Path | None = None,
     rules: LineageRules | None = None,
     layer: str | None = None,
     use_raw: bool = False,
     gene_symbols: str | None = None,
-    key_added: str = "scclast_lineage_state",
+    key_added: str = DEFAULT_KEY,
     copy: bool = False,
-) -> pd.DataFrame | Any:
+) -> AnnData | None:
     """Lineage state of every group of ``adata.obs[groupby]`` (myeloid gate first).
-
-    Writes ``adata.obs[key_added]`` (the group's state for each cell) and
-    ``adata.uns["scclast"]["lineage"]`` (provenance, rules and the table).
 
     Parameters
     ----------
-    adata
-        Counts or log-normalised expression (in memory, backed or dask).
-    groupby
-        ``obs`` column with cluster or cell-type labels.
-    species
-        ``"auto"``, ``"mouse"`` or ``"human"``.
+    {doc_adata}
+    {doc_groupby}
+    {doc_species}
     osteomorph_signature
         Enables osteomorph calls; see :func:`lineage_gene_sets`.
     rules
         Thresholds (:class:`LineageRules`).
-    layer, use_raw, gene_symbols
-        Matrix and symbol choice, as in :func:`scclast._matrix.expression_view`.
-    key_added
-        ``obs`` column for the per-cell state.
-    copy
-        Work on a copy and return ``(copy, table)``.
+    {doc_matrix}
+    {doc_key_added}
+    {doc_copy}
 
     Returns
     -------
-    pandas.DataFrame
-        The table of :func:`call_states` (or ``(adata_copy, table)`` with ``copy``).
+    {doc_returns_copy}
+    Writes ``obs[f"{key_added}_lineage_state"]`` (the group's state for each cell) and
+    ``uns[key_added]["lineage"]`` (provenance, rules and the table of
+    :func:`call_states`, read back with :func:`scclast.get.lineage_table`).
 
     Examples
     --------
-    >>> table = lineage_states(adata, "cell_type")  # doctest: +SKIP
-    >>> table.set_index("group")["lineage_state"]  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.lineage_states(adata, "cluster")
+    >>> scclast.get.lineage_table(adata)["lineage_state"].tolist()
+    ['macrophage', 'oc_precursor', 'osteoclast', 'osteoclast', 'non-lineage']
     """
-    from scclast import _matrix
-    from scclast._provenance import provenance, record
-
-    adata = adata.copy() if copy else adata
+    keys = Keys(key_added)
+    adata = copy_or_self(adata, copy)
     codes, groups = group_codes(adata, groupby)
-    view = _matrix.expression_view(
+    view = expression_view(
         adata, layer=layer, use_raw=use_raw, gene_symbols=gene_symbols, species=species
     )
     check_view(view)
     sets = lineage_gene_sets(resolve_species(view, species), osteomorph_signature)
     summary = summarise_sets(view, codes, groups, sets.values())
     table = call_states(summary, sets, rules, n_vars=view.n_vars)
-    write_states(adata, codes, table, key_added)
-    block = provenance(groupby=groupby, species=species, layer=layer, use_raw=use_raw)
-    block.update(
-        rules=(rules or LineageRules()).as_dict(), matrix=view.record, table=table_for_uns(table)
+    write_states(adata, codes, table, keys)
+    record_states(
+        adata,
+        table,
+        rules,
+        keys,
+        matrix=view.record,
+        parameters={"groupby": groupby, "species": species, "layer": layer, "use_raw": use_raw},
     )
-    record(adata, "lineage", block)
-    return (adata, table) if copy else table
+    return adata if copy else None
 
 
-# --------------------------------------------------------------------------- shared helpers
+def record_states(
+    adata: AnnData,
+    table: pd.DataFrame,
+    rules: LineageRules | None,
+    keys: Keys,
+    *,
+    matrix: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+) -> None:
+    """Store the lineage table and its provenance in ``uns[key_added]["lineage"]``."""
+    block = provenance(**parameters)
+    block.update(
+        rules=(rules or LineageRules()).as_dict(),
+        matrix=dict(matrix),
+        table=table_for_uns(table),
+    )
+    keys.store(adata, Step.LINEAGE, block)
 
 
-def group_codes(adata: Any, groupby: str) -> tuple[np.ndarray, list[str]]:
-    """Integer code per cell and the group labels, from ``adata.obs[groupby]``.
-
-    Cells with a missing label get code ``-1`` (outside every group); categories
-    without cells are dropped.
-
-    Raises
-    ------
-    ScclastInputError
-        When ``groupby`` is not an ``obs`` column (the message lists the columns).
-    """
-    if groupby not in adata.obs.columns:
-        available = ", ".join(map(str, adata.obs.columns)) or "(none)"
-        raise ScclastInputError(
-            f"groupby={groupby!r} is not a column of adata.obs; available columns: {available}"
-        )
-    labels = adata.obs[groupby]
-    categorical = labels.astype("category").cat.remove_unused_categories()
-    groups = [str(c) for c in categorical.cat.categories]
-    if len(set(groups)) != len(groups):
-        raise ScclastInputError(f"obs[{groupby!r}] has labels that collide as text: rename them")
-    codes = categorical.cat.codes.to_numpy().astype(np.intp)
-    return codes, groups
-
-
-def check_view(view: Any) -> None:
-    """Refuse scaled data: detection (value > 0) needs counts or log expression."""
-    if view.kind == "scaled":
-        raise ScclastInputError(
-            f"{view.record.get('matrix', 'X')} holds scaled values (negative numbers): "
-            "lineage calls and flags need counts or log-normalised expression; pass "
-            "use_raw=True or layer='counts'"
-        )
-
-
-def resolve_species(view: Any, species: str) -> str:
-    """The species for catalogue symbols: the view's, or the better-covered one."""
-    if view.species in ("mouse", "human"):
-        return view.species
-    if species in ("mouse", "human"):
-        return species
-    from scclast import genesets
-
-    hits = {}
-    for candidate in ("mouse", "human"):
-        genes = {g for name in LINEAGE_SETS.values() for g in genesets.get(name, candidate)}
-        hits[candidate] = len(view.index_of(genes)[0])
-    if max(hits.values()) == 0:
-        raise ScclastInputError(
-            "cannot tell the species from the gene symbols and no lineage gene matches: "
-            "pass species='mouse' or 'human' (--species)"
-        )
-    return max(hits, key=lambda s: hits[s])
-
-
-def summarise_sets(
-    view: Any, codes: np.ndarray, groups: list[str], gene_lists: Iterable[Iterable[str]]
-) -> GroupGeneSummary:
-    """One pass: per-group sums and detections of every measured gene of the lists."""
-    from scclast._stats import summarise_groups
-
-    wanted = list(dict.fromkeys(g for genes in gene_lists for g in genes))
-    indices, found, _ = view.index_of(wanted)
-    return summarise_groups(view.iter_chunks(), codes, groups, indices, found)
-
-
-def write_states(adata: Any, codes: np.ndarray, table: pd.DataFrame, key: str) -> None:
+def write_states(adata: AnnData, codes: np.ndarray, table: pd.DataFrame, keys: Keys) -> None:
     """Per-cell state column (categorical; cells without a group get NaN)."""
     states = table["lineage_state"].to_numpy(dtype=object)
-    per_cell = np.where(codes >= 0, states[np.maximum(codes, 0)], None)
-    adata.obs[key] = pd.Categorical(per_cell, categories=[s for s in STATES if s in set(states)])
-
-
-def table_for_uns(table: pd.DataFrame) -> pd.DataFrame:
-    """A copy that h5ad can store: text columns as ``str``, no ``None``."""
-    out = table.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(lambda v: "" if v is None else str(v))
-    out.index = out.index.astype(str)
-    return out
+    adata.obs[keys.lineage_state] = pd.Categorical(
+        per_cell(codes, states), categories=[s for s in STATES if s in set(states)]
+    )
 
 
 # --------------------------------------------------------------------------- the rules

@@ -12,11 +12,7 @@ gseapy's default ``min_size=15`` would silently drop every one of them. We lower
 ranking than ``min_size`` gets NaN with an explanation in ``enrichment_note``, never
 a missing row.
 
-Examples
---------
->>> from scclast.enrichment import prerank
->>> table = prerank(adata, "cluster", ["clastokines_secreted"])  # doctest: +SKIP
->>> table[["group", "gene_set", "nes", "nes_fdr", "enrichment_note"]]  # doctest: +SKIP
+See :func:`prerank` for an example.
 """
 
 from __future__ import annotations
@@ -24,20 +20,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
+from scclast import genesets
+from scclast._adata import copy_or_self
+from scclast._docs import (
+    doc_adata,
+    doc_copy,
+    doc_groupby,
+    doc_key_added,
+    doc_matrix,
+    doc_params,
+    doc_returns_copy,
+    doc_species,
+)
 from scclast._errors import ScclastInputError
+from scclast._groups import check_view, group_codes, resolve_species
+from scclast._keys import DEFAULT_KEY, Keys, Step
+from scclast._matrix import expression_view, normalised_anndata
+from scclast._provenance import provenance
+from scclast._types import RANK_METHODS, RankMethod, Species
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 log = logging.getLogger("scclast")
 
-STEP = "enrichment"
-"""Key of the enrichment record in ``adata.uns["scclast"]``."""
-
-RANK_METHODS = ("wilcoxon", "t-test", "t-test_overestim_var")
 
 COLUMNS: tuple[str, ...] = (
     "group",
@@ -54,39 +65,8 @@ COLUMNS: tuple[str, ...] = (
 """Columns of the enrichment table."""
 
 
-def normalised_anndata(view: Any, obs_names: Iterable[str] | None = None) -> Any:
-    """An in-memory AnnData of the view's normalised expression (used genes only).
-
-    Counts are log-normalised (``log1p`` of total-count 1e4) by
-    :mod:`scclast._matrix`; log-normalised data are used as stored.
-
-    Examples
-    --------
-    >>> import anndata as ad, numpy as np
-    >>> from scclast._matrix import expression_view
-    >>> a = ad.AnnData(np.array([[1.0, 3.0], [0.0, 2.0]], dtype=np.float32))
-    >>> a.var_names = ["Acp5", "Ctsk"]
-    >>> normalised_anndata(expression_view(a)).X.toarray().round(2).tolist()
-    [[7.82, 8.92], [0.0, 9.21]]
-    """
-    import anndata as ad
-
-    blocks = [sparse.csr_matrix(chunk) for _, chunk in view.iter_chunks()]
-    matrix = sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix((0, 0))
-    matrix.eliminate_zeros()
-    obs = pd.DataFrame(
-        index=pd.Index([str(o) for o in obs_names])
-        if obs_names is not None
-        else pd.RangeIndex(view.n_obs).astype(str)
-    )
-    var = pd.DataFrame(index=pd.Index([str(s) for s in view.symbols]))
-    out = ad.AnnData(X=matrix, obs=obs, var=var)
-    out.uns["log1p"] = {"base": None}
-    return out
-
-
 def rank_genes(
-    normalised: Any,
+    normalised: AnnData,
     groupby: str,
     groups: Sequence[str] | None = None,
     method: str = "t-test",
@@ -132,7 +112,7 @@ def rank_genes(
 
 
 def prerank_groups(
-    normalised: Any,
+    normalised: AnnData,
     groupby: str,
     gene_sets: Mapping[str, Iterable[str]],
     *,
@@ -288,16 +268,25 @@ def _row(
     return row
 
 
+@doc_params(
+    doc_adata=doc_adata,
+    doc_groupby=doc_groupby,
+    doc_species=doc_species,
+    doc_matrix=doc_matrix,
+    doc_key_added=doc_key_added,
+    doc_copy=doc_copy,
+    doc_returns_copy=doc_returns_copy,
+)
 def prerank(
-    adata: Any,
+    adata: AnnData,
     groupby: str,
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str] = (
         "clastokines_secreted",
         "clastokines_putative",
     ),
     *,
-    species: str = "auto",
-    rank_method: str = "t-test",
+    species: Species = "auto",
+    rank_method: RankMethod = "t-test",
     permutation_num: int = 1000,
     min_size: int = 1,
     min_cells: int = 2,
@@ -305,43 +294,49 @@ def prerank(
     layer: str | None = None,
     use_raw: bool = False,
     gene_symbols: str | None = None,
-) -> pd.DataFrame:
+    key_added: str = DEFAULT_KEY,
+    copy: bool = False,
+) -> AnnData | None:
     """Enrichment of catalogue (or user) sets in each group's ranking, offline.
 
-    Records ``adata.uns["scclast"]["enrichment"]`` (provenance and the table).
+    Descriptive: the ranking compares cells of one group with all other cells, so its
+    p-values treat cells as replicates; use it to see which genes lead a set, not as a
+    test of a population.
 
     Parameters
     ----------
-    adata
-        Counts or log-normalised expression.
-    groupby
-        ``obs`` column of group labels.
+    {doc_adata}
+    {doc_groupby}
     gene_sets
         Catalogue names, ``{name: genes}``, ``"all"`` or a GMT path.
-    species
-        ``"auto"``, ``"mouse"`` or ``"human"`` (catalogue symbols).
+    {doc_species}
     rank_method, permutation_num, min_size, seed
         See :func:`prerank_groups`.
     min_cells
         Groups with fewer cells are not tested (rows with NaN and a note).
-    layer, use_raw, gene_symbols
-        Matrix and symbol choice.
+    {doc_matrix}
+    {doc_key_added}
+    {doc_copy}
 
     Returns
     -------
-    pandas.DataFrame
-        Columns :data:`COLUMNS`.
+    {doc_returns_copy}
+    Writes ``uns[key_added]["enrichment"]`` (provenance and the table, read with
+    :func:`scclast.get.enrichment_table`; columns :data:`COLUMNS`).
 
     Examples
     --------
-    >>> table = prerank(adata, "cluster", "clastokines_secreted")  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.prerank(adata, "cluster", "clastokines_secreted", permutation_num=100)
+    >>> table = scclast.get.enrichment_table(adata)
+    >>> table.sort_values("nes").iloc[-1]["group"]
+    '3'
     """
-    from scclast import _matrix, genesets
-    from scclast._provenance import provenance, record
-    from scclast.lineage import check_view, group_codes, resolve_species
-
+    keys = Keys(key_added)
+    adata = copy_or_self(adata, copy)
     codes, groups = group_codes(adata, groupby)
-    view = _matrix.expression_view(
+    view = expression_view(
         adata, layer=layer, use_raw=use_raw, gene_symbols=gene_symbols, species=species
     )
     check_view(view)
@@ -372,10 +367,11 @@ def prerank(
         seed=seed,
         layer=layer,
         use_raw=use_raw,
+        key_added=key_added,
     )
     block["table"] = table.astype({"lead_genes": str, "enrichment_note": str})
-    record(adata, STEP, block)
-    return table
+    keys.store(adata, Step.ENRICHMENT, block)
+    return adata if copy else None
 
 
 def _add_untested(
@@ -407,4 +403,4 @@ def _add_untested(
     return pd.concat([table, pd.DataFrame(rows, columns=list(COLUMNS))], ignore_index=True)
 
 
-__all__ = ["COLUMNS", "normalised_anndata", "prerank", "prerank_groups", "rank_genes"]
+__all__ = ["COLUMNS", "prerank", "prerank_groups", "rank_genes"]

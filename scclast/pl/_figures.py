@@ -1,8 +1,8 @@
-"""Figures of a scclast run, each a :class:`matplotlib.figure.Figure`.
+"""Figures of a flagged AnnData (after :func:`scclast.tl.flag`).
 
-Every function takes the annotated :class:`~anndata.AnnData` and the flagging table
-returned by :func:`scclast.flagging.flag` (one row per group and gene set), draws on a
-new figure (pyplot's global state is never touched) and returns it:
+Every function reads the flagging results from the AnnData (``key_added``), draws on a
+new figure (pyplot's global state is never touched), saves it with ``save=`` and
+returns it with ``return_fig=True`` (:mod:`scclast.pl._base`):
 
 ========================  ===============================================================
 :func:`dotplot`           clastokine genes x groups: fraction expressing and mean level,
@@ -22,11 +22,12 @@ by shape and text, never by colour alone.
 
 Examples
 --------
->>> import scclast.pipeline as pl                                    # doctest: +SKIP
->>> adata, table = ...  # after scclast.flagging.flag(adata, "cluster")  # doctest: +SKIP
->>> fig = dotplot(adata, table, groupby="cluster")                  # doctest: +SKIP
->>> save_figure(fig, "figures", "dotplot")                          # doctest: +SKIP
-{'png': PosixPath('figures/dotplot.png'), 'pdf': PosixPath('figures/dotplot.pdf')}
+>>> import scclast
+>>> adata = scclast.datasets.example()
+>>> scclast.tl.flag(adata, "cluster", enrichment=False)
+>>> fig = scclast.pl.dotplot(adata, return_fig=True)
+>>> fig.get_axes()[0].get_xlabel()
+'cluster'
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import matplotlib.style
@@ -45,6 +46,18 @@ from matplotlib import colors as mcolors
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+
+from scclast import genesets, get
+from scclast._docs import doc_params, doc_plot_io
+from scclast._groups import group_codes
+from scclast._keys import DEFAULT_KEY, EMBEDDING_BASIS, Keys, Step
+from scclast._matrix import expression_view
+from scclast.pl._base import DPI, finish, save_figure
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from scclast._matrix import ExpressionView
 
 log = logging.getLogger("scclast")
 
@@ -68,7 +81,6 @@ EFFECT_STYLE: dict[str, tuple[str, str]] = {
 MISSING_COLOUR = "#BBBBBB"
 """Cells without a group or score."""
 FLAG_MARK = "\u2605"  # a black star, drawn beside flagged group names
-DPI = 150
 FIGURE_NAMES = ("dotplot", "embedding", "factor_heatmap", "effect_sizes")
 FIGURE_TITLES = {
     "dotplot": "Clastokine genes by group",
@@ -77,78 +89,30 @@ FIGURE_TITLES = {
     "effect_sizes": "Per-group effect sizes (AUROC) and FDR",
 }
 
-_PNG_METADATA = {"Software": None}
-_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
-
 
 # --------------------------------------------------------------------------- public API
 
 
-def save_figure(fig: Figure, folder: str | Path, name: str, dpi: int = DPI) -> dict[str, Path]:
-    """Write ``fig`` as ``folder/name.png`` and ``folder/name.pdf``, reproducibly.
-
-    No timestamp or software version is embedded, so the same figure gives the same
-    bytes on every run.
-
-    Parameters
-    ----------
-    fig
-        The figure to save.
-    folder
-        Target folder (created if needed).
-    name
-        File stem.
-    dpi
-        Resolution of the PNG.
-
-    Returns
-    -------
-    dict
-        ``{"png": path, "pdf": path}``.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure(figsize=(2, 2)); _ = fig.add_subplot().plot([0, 1])
-    >>> paths = save_figure(fig, tempfile.mkdtemp(), "line")
-    >>> sorted(p.suffix for p in paths.values())
-    ['.pdf', '.png']
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {"png": folder / f"{name}.png", "pdf": folder / f"{name}.pdf"}
-    fig.savefig(paths["png"], dpi=dpi, metadata=_PNG_METADATA)
-    fig.savefig(paths["pdf"], metadata=_PDF_METADATA)
-    return paths
-
-
 def all_figures(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
     folder: str | Path,
     *,
     groupby: str | None = None,
     species: str | None = None,
     genes: pd.DataFrame | None = None,
+    key_added: str = DEFAULT_KEY,
 ) -> dict[str, Path]:
     """Draw and save the four figures of a run; returns ``{name: png_path}``.
 
     Each figure is written as PNG and PDF (see :func:`save_figure`), drawn with
     matplotlib's default style whatever the user's ``matplotlibrc`` says.
-
-    Examples
-    --------
-    >>> all_figures(adata, table, "out/figures", groupby="cluster")  # doctest: +SKIP
-    {'dotplot': PosixPath('out/figures/dotplot.png'), ...}
     """
+    common = {"groupby": groupby, "key_added": key_added, "return_fig": True}
     drawers = {
-        "dotplot": lambda: dotplot(adata, table, groupby=groupby, species=species, genes=genes),
-        "embedding": lambda: embedding(adata, table, groupby=groupby),
-        "factor_heatmap": lambda: factor_heatmap(
-            adata, table, groupby=groupby, species=species, genes=genes
-        ),
-        "effect_sizes": lambda: effect_sizes(adata, table, groupby=groupby),
+        "dotplot": lambda: dotplot(adata, species=species, genes=genes, **common),
+        "embedding": lambda: embedding(adata, **common),
+        "factor_heatmap": lambda: factor_heatmap(adata, species=species, genes=genes, **common),
+        "effect_sizes": lambda: effect_sizes(adata, **common),
     }
     written: dict[str, Path] = {}
     # the report's figures look the same whatever the user's matplotlibrc says
@@ -157,21 +121,6 @@ def all_figures(
             log.debug("drawing figure %s", name)
             written[name] = save_figure(draw(), folder, name)["png"]
     return written
-
-
-def flagged_groups(table: pd.DataFrame) -> list[str]:
-    """Groups with at least one flagged gene set, in table order.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"group": ["a", "a", "b"], "flagged": [False, True, False]})
-    >>> flagged_groups(t)
-    ['a']
-    """
-    if table.empty:
-        return []
-    flagged = table.loc[table["flagged"].astype(bool), "group"].astype(str)
-    return list(dict.fromkeys(flagged))
 
 
 def primary_gene_set(table: pd.DataFrame) -> str | None:
@@ -199,93 +148,17 @@ def primary_gene_set(table: pd.DataFrame) -> str | None:
     return str(summary.index[0])
 
 
-def catalogue_genes(species: str = "mouse") -> pd.DataFrame:
-    """The catalogue's coupling-factor genes, one row each, in catalogue order.
-
-    Columns: ``gene``, ``factor``, ``label`` (the factor's abbreviation), ``category``
-    and ``effect``. Figures take such a frame as ``genes=`` to show other genes.
-
-    Examples
-    --------
-    >>> genes = catalogue_genes("mouse")  # doctest: +SKIP
-    >>> list(genes.columns)  # doctest: +SKIP
-    ['gene', 'factor', 'label', 'category', 'effect']
-    """
-    from scclast import genesets
-
-    rows = [
-        {
-            "gene": pair.symbol(species),
-            "factor": factor.id,
-            "label": factor.abbreviation,
-            "category": factor.category,
-            "effect": factor.effect,
-        }
-        for factor in genesets.load().factors.values()
-        for pair in factor.genes
-    ]
-    columns = ["gene", "factor", "label", "category", "effect"]
-    return pd.DataFrame(rows, columns=columns).drop_duplicates("gene").reset_index(drop=True)
-
-
-def group_expression(
-    adata: Any, genes: Sequence[str], groupby: str, *, view: Any = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean normalised expression and fraction of expressing cells, group x gene.
-
-    One pass over the matrix in row chunks (:mod:`scclast._matrix`), so backed AnnData
-    objects work with bounded memory. Counts are normalised on the fly
-    (``log1p`` of counts per 10,000); log-normalised data are used as stored. Genes not
-    in the data are left out.
-
-    Parameters
-    ----------
-    adata
-        Cells x genes.
-    genes
-        Gene symbols.
-    groupby
-        ``obs`` column of groups.
-    view
-        A prebuilt :func:`scclast._matrix.expression_view` of ``adata``.
-
-    Returns
-    -------
-    mean, fraction
-        Two frames indexed by group (as text), one column per gene found.
-
-    Examples
-    --------
-    >>> import anndata as ad
-    >>> a = ad.AnnData(np.array([[0, 2], [1, 0], [3, 3]], dtype=np.float32))
-    >>> a.var_names = ["Acp5", "Ctsk"]; a.obs["grp"] = pd.Categorical(["x", "x", "y"])
-    >>> mean, frac = group_expression(a, ["Ctsk"], "grp")
-    >>> frac["Ctsk"].tolist()
-    [0.5, 1.0]
-    """
-    from scclast._matrix import expression_view
-    from scclast._stats import summarise_groups
-    from scclast.lineage import group_codes
-
-    view = view if view is not None else expression_view(adata)
-    codes, groups = group_codes(adata, groupby)
-    indices, found, _ = view.index_of(genes)
-    summary = summarise_groups(view.iter_chunks(), codes, groups, indices, found)
-    index = pd.Index(groups, name=groupby)
-    return (
-        pd.DataFrame(summary.means(), index=index, columns=found),
-        pd.DataFrame(summary.detection(), index=index, columns=found),
-    )
-
-
+@doc_params(doc_plot_io=doc_plot_io)
 def dotplot(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
     *,
     groupby: str | None = None,
     species: str | None = None,
     genes: pd.DataFrame | None = None,
-) -> Figure:
+    key_added: str = DEFAULT_KEY,
+    return_fig: bool = False,
+    save: str | Path | None = None,
+) -> Figure | None:
     """Dot plot of the clastokine genes by group.
 
     Rows are genes, grouped under their catalogue category and marked by the factor's
@@ -298,29 +171,41 @@ def dotplot(
     ----------
     adata
         Annotated data (counts or log-normalised; backed works).
-    table
-        The flagging table.
     groupby
         Grouping column; default: the one recorded by flagging.
     species
         Catalogue species; default: the one recorded by scoring, else ``"mouse"``.
     genes
-        A frame like :func:`catalogue_genes` (``gene``, ``label``, ``category``,
+        A frame like :func:`scclast.genesets.factor_genes` (``gene``, ``label``, ``category``,
         ``effect``); default: the catalogue's coupling-factor genes.
+    {doc_plot_io}
+
+    Returns
+    -------
+    The figure with ``return_fig=True``, else ``None``.
 
     Examples
     --------
-    >>> fig = dotplot(adata, table, groupby="cluster")  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> scclast.pl.dotplot(adata, save="dotplot.png")  # doctest: +SKIP
     """
-    groupby = resolve_groupby(adata, groupby)
-    view, genes = _present_genes(adata, genes, species)
+    keys = Keys(key_added)
+    table = get.flag_table(adata, key_added)
+    groupby = groupby or get.groupby(adata, key_added)
+    view, genes = _present_genes(adata, genes, species, keys)
     order = group_order(adata, table, groupby)
-    flagged = set(flagged_groups(table))
+    flagged = set(get.flagged_groups(table))
     layout = list(_row_layout(genes))
     fig = Figure(figsize=_grid_size(len(order), len(layout)), layout="constrained")
     if genes.empty:
-        return _empty(fig, "None of the catalogue's clastokine genes is in the data.")
-    mean, fraction = group_expression(adata, list(genes["gene"]), groupby, view=view)
+        return finish(
+            _empty(fig, "None of the catalogue's clastokine genes is in the data."),
+            return_fig=return_fig,
+            save=save,
+        )
+    mean, fraction = get.group_expression(adata, list(genes["gene"]), groupby, view=view)
     mean, fraction = mean.reindex(order), fraction.reindex(order)
     scaled = _scale_0_1(mean)
     ax, legend_spec = _main_and_legend(fig, len(order))
@@ -356,21 +241,24 @@ def dotplot(
         "mean expression\n(scaled 0-1 across groups)",
         [(_size_handles(), "cells expressing"), (_effect_handles() + _flag_handles(), "marks")],
     )
-    return fig
+    return finish(fig, return_fig=return_fig, save=save)
 
 
+@doc_params(doc_plot_io=doc_plot_io)
 def embedding(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
     *,
     groupby: str | None = None,
     gene_set: str | None = None,
-    basis: str = "X_umap",
-) -> Figure:
+    basis: str = EMBEDDING_BASIS,
+    key_added: str = DEFAULT_KEY,
+    return_fig: bool = False,
+    save: str | Path | None = None,
+) -> Figure | None:
     """The embedding coloured by group and by the calibrated score.
 
     Left: cells coloured by group, the legend naming each group's lineage state;
-    right: the calibrated z-score ``obs[f"scclast_{gene_set}_z"]`` on a diverging scale
+    right: the calibrated z-score ``obs[f"{key_added}_{gene_set}_z"]`` on a diverging scale
     centred on 0. Cells of flagged groups are outlined in black and the flagged groups
     are labelled (bold, starred) on both panels.
 
@@ -380,17 +268,30 @@ def embedding(
         Whose calibrated score to show; default :func:`primary_gene_set`.
     basis
         Key of ``obsm`` holding the 2-D coordinates.
+    {doc_plot_io}
+
+    Returns
+    -------
+    The figure with ``return_fig=True``, else ``None``.
 
     Examples
     --------
-    >>> fig = embedding(adata, table, groupby="cluster")  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> scclast.tl.umap(adata)
+    >>> fig = scclast.pl.embedding(adata, return_fig=True)
+    >>> [ax.get_title() for ax in fig.axes[:2]]
+    ['groups (flagged groups outlined)', 'calibrated score: clastokines_secreted']
     """
-    groupby = resolve_groupby(adata, groupby)
+    keys = Keys(key_added)
+    table = get.flag_table(adata, key_added)
+    groupby = groupby or get.groupby(adata, key_added)
     if basis not in adata.obsm:
         raise KeyError(f"obsm[{basis!r}] is missing: compute the embedding first")
     coords = np.asarray(adata.obsm[basis])[:, :2]
     groups = _as_str_categorical(adata.obs[groupby])
-    flagged = set(flagged_groups(table))
+    flagged = set(get.flagged_groups(table))
     is_flagged = np.isin(np.asarray(groups.astype(object)), list(flagged))
     gene_set = gene_set or primary_gene_set(table)
     size = float(np.clip(30_000 / max(len(coords), 1), 1.0, 25.0))
@@ -398,21 +299,24 @@ def embedding(
     left, right = fig.subplots(1, 2)
     states = _states_by_group(adata, table)
     _groups_panel(left, coords, groups, states, flagged, is_flagged, size)
-    _score_panel(fig, right, adata, coords, is_flagged, size, gene_set)
+    _score_panel(fig, right, adata, coords, is_flagged, size, gene_set, keys)
     for ax in (left, right):
         _label_groups(ax, coords, groups, flagged)
     _title(fig, "embedding")
-    return fig
+    return finish(fig, return_fig=return_fig, save=save)
 
 
+@doc_params(doc_plot_io=doc_plot_io)
 def factor_heatmap(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
     *,
     groupby: str | None = None,
     species: str | None = None,
     genes: pd.DataFrame | None = None,
-) -> Figure:
+    key_added: str = DEFAULT_KEY,
+    return_fig: bool = False,
+    save: str | Path | None = None,
+) -> Figure | None:
     """Heatmap of coupling factors by group: relative expression across groups.
 
     Each gene's mean log-normalised level is z-scored across groups, and a factor's
@@ -420,20 +324,37 @@ def factor_heatmap(
     grouped by category and marked by effect as in :func:`dotplot`; flagged groups
     are boxed and starred.
 
+    Parameters
+    ----------
+    {doc_plot_io}
+
+    Returns
+    -------
+    The figure with ``return_fig=True``, else ``None``.
+
     Examples
     --------
-    >>> fig = factor_heatmap(adata, table, groupby="cluster")  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> fig = scclast.pl.factor_heatmap(adata, return_fig=True)
     """
-    groupby = resolve_groupby(adata, groupby)
-    view, genes = _present_genes(adata, genes, species)
+    keys = Keys(key_added)
+    table = get.flag_table(adata, key_added)
+    groupby = groupby or get.groupby(adata, key_added)
+    view, genes = _present_genes(adata, genes, species, keys)
     order = group_order(adata, table, groupby)
-    flagged = set(flagged_groups(table))
+    flagged = set(get.flagged_groups(table))
     factors = _factor_rows(genes)
     layout = list(_row_layout(factors))
     fig = Figure(figsize=_grid_size(len(order), len(layout)), layout="constrained")
     if genes.empty:
-        return _empty(fig, "None of the catalogue's clastokine genes is in the data.")
-    mean, _ = group_expression(adata, list(genes["gene"]), groupby, view=view)
+        return finish(
+            _empty(fig, "None of the catalogue's clastokine genes is in the data."),
+            return_fig=return_fig,
+            save=save,
+        )
+    mean, _ = get.group_expression(adata, list(genes["gene"]), groupby, view=view)
     z = _zscore_columns(mean.reindex(order))
     matrix = np.full((len(layout), len(order)), np.nan)
     for y, row in enumerate(layout):
@@ -463,16 +384,19 @@ def factor_heatmap(
         "relative expression\n(z across groups)",
         [(_effect_handles() + _flag_handles(box=True), "marks")],
     )
-    return fig
+    return finish(fig, return_fig=return_fig, save=save)
 
 
+@doc_params(doc_plot_io=doc_plot_io)
 def effect_sizes(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
     *,
     groupby: str | None = None,
     fdr: float | None = None,
-) -> Figure:
+    key_added: str = DEFAULT_KEY,
+    return_fig: bool = False,
+    save: str | Path | None = None,
+) -> Figure | None:
     """Per-group effect sizes: AUROC (colour) and FDR (dot size), group x gene set.
 
     A ring marks each flagged (group, gene set) pair; rows name the group, its lineage
@@ -483,20 +407,27 @@ def effect_sizes(
     fdr
         The FDR threshold of the run (drawn in the size legend); default: the one
         recorded by flagging, else 0.05.
+    {doc_plot_io}
+
+    Returns
+    -------
+    The figure with ``return_fig=True``, else ``None``.
 
     Examples
     --------
-    >>> fig = effect_sizes(adata, table)  # doctest: +SKIP
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> fig = scclast.pl.effect_sizes(adata, return_fig=True)
     """
-    groupby = resolve_groupby(adata, groupby) if adata is not None else None
-    order = (
-        group_order(adata, table, groupby)
-        if groupby
-        else list(dict.fromkeys(table["group"].astype(str)))
-    )
+    keys = Keys(key_added)
+    table = get.flag_table(adata, key_added)
+    groupby = groupby or get.groupby(adata, key_added)
+    order = group_order(adata, table, groupby)
     sets = list(dict.fromkeys(table["gene_set"].astype(str)))
-    flagged = set(flagged_groups(table))
-    fdr = fdr if fdr is not None else _recorded(adata, "flag", "fdr", 0.05)
+    flagged = set(get.flagged_groups(table))
+    if fdr is None:
+        fdr = _recorded(adata, keys, Step.FLAG, "thresholds", {}).get("fdr", 0.05)
     frame = table.assign(group=table["group"].astype(str), gene_set=table["gene_set"].astype(str))
     label_chars = max((len(_row_name(frame, g, flagged)) for g in order), default=10)
     width = 0.5 + 0.075 * label_chars + 0.42 * max(len(sets), 2) + _LEGEND_WIDTH + 0.4
@@ -504,7 +435,7 @@ def effect_sizes(
     height = 1.6 + 0.34 * len(order) + 0.055 * longest_set
     fig = Figure(figsize=(width, max(height, 3.4)), layout="constrained")
     if frame.empty:
-        return _empty(fig, "No group was tested.")
+        return finish(_empty(fig, "No group was tested."), return_fig=return_fig, save=save)
     ax, legend_spec = _main_and_legend(fig, len(sets))
     x = frame["gene_set"].map({s: i for i, s in enumerate(sets)}).to_numpy()
     y = frame["group"].map({g: i for i, g in enumerate(order)}).to_numpy()
@@ -542,33 +473,14 @@ def effect_sizes(
         "AUROC vs. reference cells\n(0.5 = no difference)",
         [(_fdr_handles(fdr), "FDR (dot size)"), ([_ring_handle()], "marks")],
     )
-    return fig
+    return finish(fig, return_fig=return_fig, save=save)
 
 
 # --------------------------------------------------------------------------- groups
 
 
-def resolve_groupby(adata: Any, groupby: str | None) -> str:
-    """The grouping column: ``groupby`` or the one recorded by flagging.
-
-    Falls back to ``"scclast_leiden"`` (the Leiden clusters flagging builds).
-    """
-    if groupby is not None:
-        return groupby
-    clustering = _recorded(adata, "flag", "clustering", {})
-    for recorded in (
-        clustering.get("groupby") if hasattr(clustering, "get") else None,
-        _recorded(adata, "flag", "groupby", None),
-    ):
-        if isinstance(recorded, str) and recorded not in ("", "None") and recorded in adata.obs:
-            return recorded
-    return "scclast_leiden"
-
-
-def group_order(adata: Any, table: pd.DataFrame, groupby: str) -> list[str]:
+def group_order(adata: AnnData, table: pd.DataFrame, groupby: str) -> list[str]:
     """Groups as text, in the column's category order (sorted otherwise)."""
-    from scclast.lineage import group_codes
-
     groups = group_codes(adata, groupby)[1]
     in_table = set(table["group"].astype(str)) if not table.empty else set(groups)
     ordered = [g for g in groups if g in in_table]
@@ -583,15 +495,13 @@ def _as_str_categorical(values: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def _recorded(adata: Any, step: str, key: str, default: Any) -> Any:
-    """A value recorded by a step in ``uns["scclast"][step]`` (or its parameters)."""
-    try:
-        block = adata.uns["scclast"][step]
-    except (KeyError, TypeError, AttributeError):
-        return default
+def _recorded(adata: AnnData, keys: Keys, step: Step, key: str, default: Any) -> Any:
+    """A value recorded by a step (``uns[key_added][step]``, or its parameters)."""
+    block = keys.record(adata, step)
     if key in block:
         return block[key]
-    return block.get("parameters", {}).get(key, default)
+    parameters = block.get("parameters", {})
+    return parameters.get(key, default) if isinstance(parameters, dict) else default
 
 
 # --------------------------------------------------------------------------- expression
@@ -613,18 +523,16 @@ def _zscore_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _present_genes(
-    adata: Any, genes: pd.DataFrame | None, species: str | None
-) -> tuple[Any, pd.DataFrame]:
+    adata: AnnData, genes: pd.DataFrame | None, species: str | None, keys: Keys
+) -> tuple[ExpressionView, pd.DataFrame]:
     """The expression view and the rows of ``genes`` measured in the data."""
-    from scclast._matrix import expression_view
-
     view = expression_view(adata)
     if genes is None:
         if species not in ("mouse", "human"):
             species = view.species
         if species not in ("mouse", "human"):
-            species = _recorded(adata, "flag", "species_used", "mouse")
-        genes = catalogue_genes(species if species in ("mouse", "human") else "mouse")
+            species = _recorded(adata, keys, Step.FLAG, "species_used", "mouse")
+        genes = genesets.factor_genes(species if species in ("mouse", "human") else "mouse")
     present = genes[genes["gene"].isin(set(map(str, view.symbols)))]
     return view, present.reset_index(drop=True)
 
@@ -884,7 +792,7 @@ def _group_colours(groups: Sequence[str]) -> dict[str, str]:
     return {g: palette[i % len(palette)] for i, g in enumerate(groups)}
 
 
-def _states_by_group(adata: Any, table: pd.DataFrame) -> dict[str, str]:
+def _states_by_group(adata: AnnData, table: pd.DataFrame) -> dict[str, str]:
     if not table.empty and "lineage_state" in table:
         pairs = table.drop_duplicates("group")[["group", "lineage_state"]]
         return {str(g): str(s) for g, s in pairs.itertuples(index=False)}
@@ -943,13 +851,14 @@ def _groups_panel(
 def _score_panel(
     fig: Figure,
     ax: Axes,
-    adata: Any,
+    adata: AnnData,
     coords: np.ndarray,
     is_flagged: np.ndarray,
     size: float,
     gene_set: str | None,
+    keys: Keys,
 ) -> None:
-    key = f"scclast_{gene_set}_z"
+    key = keys.z(gene_set) if gene_set is not None else ""
     if gene_set is None or key not in adata.obs:
         ax.scatter(*coords.T, s=size, c=MISSING_COLOUR, linewidths=0, rasterized=True)
         ax.set_title("no calibrated score recorded", fontsize=10)
@@ -1019,15 +928,11 @@ __all__ = [
     "FIGURE_NAMES",
     "FIGURE_TITLES",
     "all_figures",
-    "catalogue_genes",
     "dotplot",
     "effect_sizes",
     "embedding",
     "factor_heatmap",
-    "flagged_groups",
-    "group_expression",
     "group_order",
     "primary_gene_set",
-    "resolve_groupby",
     "save_figure",
 ]

@@ -12,7 +12,7 @@ Every piece of text taken from the data (group names, reasons, paths) is escaped
 
 Examples
 --------
->>> from scclast.report import write_report
+>>> from scclast._pipeline._report import write_report
 >>> write_report("report.html", adata, table, {"dotplot": "figures/dotplot.png"},
 ...              parameters={"fdr": 0.05}, input_fingerprint={"path": "x.h5ad"},
 ...              coverage_warnings=[])  # doctest: +SKIP
@@ -27,9 +27,14 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from scclast._keys import Keys, Step
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 REPORTED_VERSIONS = ("scclast", "scanpy", "anndata", "gseapy", "numpy", "scipy", "pandas")
 """Packages whose versions the report lists (plus the catalogue version)."""
@@ -292,7 +297,7 @@ def _answer_section(
 
 
 def _figures_section(figures: Mapping[str, str | Path]) -> str:
-    from scclast.plotting import FIGURE_TITLES
+    from scclast.pl._figures import FIGURE_TITLES
 
     parts = ['<section id="figures">', "<h2>Figures</h2>"]
     for letter, (name, png) in zip("abcdefghij", figures.items(), strict=False):
@@ -631,16 +636,17 @@ def _subtitle(flag_record: Mapping[str, Any]) -> str:
     return f"scclast {version} · {created}".strip(" ·")
 
 
-def _flag_record(adata: Any) -> Mapping[str, Any]:
-    try:
-        block = adata.uns["scclast"]["flag"]
-    except (KeyError, TypeError, AttributeError):
-        return {}
-    return block if isinstance(block, Mapping) else {}
+def _flag_record(adata: AnnData | None) -> Mapping[str, Any]:
+    return Keys().record(adata, Step.FLAG) if adata is not None else {}
 
 
 def _param(record: Mapping[str, Any], key: str, default: Any) -> Any:
-    return record.get("parameters", {}).get(key, default)
+    """A flag parameter, also from inside its ``thresholds`` record."""
+    parameters = record.get("parameters", {})
+    if key in parameters:
+        return parameters[key]
+    thresholds = parameters.get("thresholds", {})
+    return thresholds.get(key, default) if isinstance(thresholds, Mapping) else default
 
 
 def embedded_images(text: str) -> Iterable[str]:

@@ -1,0 +1,141 @@
+"""Groups of cells: labels to integer codes, per-group gene summaries, tables for ``uns``.
+
+Shared by the lineage calls, flagging, enrichment and the figures, so that every step
+reads a grouping column, checks the matrix and settles the species the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from scclast import genesets
+from scclast._errors import ScclastInputError
+from scclast._stats import GroupGeneSummary, summarise_groups
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+    from scclast._matrix import ExpressionView
+
+LINEAGE_SET_NAMES = (
+    "lineage_myeloid",
+    "state_macrophage",
+    "state_oc_precursor",
+    "state_osteoclast",
+)
+"""Catalogue sets that decide the species when the symbols' case cannot."""
+
+
+def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
+    """Integer code per cell and the group labels, from ``adata.obs[groupby]``.
+
+    Cells with a missing label get code ``-1`` (outside every group); categories
+    without cells are dropped.
+
+    Raises
+    ------
+    ScclastInputError
+        When ``groupby`` is not an ``obs`` column (the message lists the columns).
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> a = ad.AnnData(np.ones((3, 1)), obs=pd.DataFrame({"g": ["b", "a", None]}))
+    >>> codes, groups = group_codes(a, "g")
+    >>> codes.tolist(), groups
+    ([1, 0, -1], ['a', 'b'])
+    """
+    if groupby not in adata.obs.columns:
+        available = ", ".join(map(str, adata.obs.columns)) or "(none)"
+        raise ScclastInputError(
+            f"groupby={groupby!r} is not a column of adata.obs; available columns: {available}"
+        )
+    labels = adata.obs[groupby]
+    categorical = labels.astype("category").cat.remove_unused_categories()
+    groups = [str(c) for c in categorical.cat.categories]
+    if len(set(groups)) != len(groups):
+        raise ScclastInputError(f"obs[{groupby!r}] has labels that collide as text: rename them")
+    codes = categorical.cat.codes.to_numpy().astype(np.intp)
+    return codes, groups
+
+
+def check_view(view: ExpressionView) -> None:
+    """Refuse scaled data: detection (value > 0) needs counts or log expression."""
+    if view.kind == "scaled":
+        raise ScclastInputError(
+            f"{view.record.get('matrix', 'X')} holds scaled values (negative numbers): "
+            "lineage calls and flags need counts or log-normalised expression; pass "
+            "use_raw=True or layer='counts' (--use-raw / --layer)"
+        )
+
+
+def resolve_species(view: ExpressionView, species: str) -> str:
+    """The species for catalogue symbols: the view's, or the better-covered one."""
+    if view.species in ("mouse", "human"):
+        return view.species
+    if species in ("mouse", "human"):
+        return species
+    hits = {}
+    for candidate in ("mouse", "human"):
+        genes = {g for name in LINEAGE_SET_NAMES for g in genesets.get(name, candidate)}
+        hits[candidate] = len(view.index_of(genes)[0])
+    if max(hits.values()) == 0:
+        raise ScclastInputError(
+            "cannot tell the species from the gene symbols and no lineage gene matches: "
+            "pass species='mouse' or 'human' (--species)"
+        )
+    return max(hits, key=lambda s: hits[s])
+
+
+def summarise_sets(
+    view: ExpressionView,
+    codes: np.ndarray,
+    groups: list[str],
+    gene_lists: Iterable[Iterable[str]],
+) -> GroupGeneSummary:
+    """One pass: per-group sums and detections of every measured gene of the lists."""
+    wanted = list(dict.fromkeys(g for genes in gene_lists for g in genes))
+    indices, found, _ = view.index_of(wanted)
+    return summarise_groups(view.iter_chunks(), codes, groups, indices, found)
+
+
+def table_for_uns(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy that h5ad can store: text columns as ``str``, no ``None``.
+
+    Examples
+    --------
+    >>> table_for_uns(pd.DataFrame({"a": [None, "x"]}))["a"].tolist()
+    ['', 'x']
+    """
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: "" if v is None else str(v))
+    out.index = out.index.astype(str)
+    return out
+
+
+def per_cell(codes: np.ndarray, values: Any, fill: Any = None) -> np.ndarray:
+    """Spread one value per group to the cells (``fill`` for cells without a group).
+
+    Examples
+    --------
+    >>> per_cell(np.array([1, -1, 0]), ["a", "b"]).tolist()
+    ['b', None, 'a']
+    """
+    values = np.asarray(values, dtype=object)
+    return np.where(codes >= 0, values[np.maximum(codes, 0)], fill)
+
+
+__all__ = [
+    "check_view",
+    "group_codes",
+    "per_cell",
+    "resolve_species",
+    "summarise_sets",
+    "table_for_uns",
+]

@@ -1,0 +1,90 @@
+"""``scclast.run()``: one h5ad file in, one folder of results out.
+
+The command ``scclast run`` and the Snakemake workflow share these steps; the workflow's
+rules call them one at a time:
+
+==========================  =============================================================
+``_inputs.load_input``      read an h5ad file (in memory or backed) with every check a
+                            user needs: missing, not HDF5, truncated/corrupt, too small
+``_inputs.load_example``    the bundled synthetic example (offline)
+``_inputs.load_dataset``    a registry dataset (downloaded and cached through pooch)
+``_run.prepare``            check the grouping column; compute a UMAP if none is stored
+``_run.analyse``            score and flag (:func:`scclast.tl.flag`); the table
+``_outputs.render``         figures (PNG + PDF) and the HTML report into a folder
+``_outputs.write_outputs``  every output, written to a temporary folder next to OUTDIR
+                            and moved into place only when complete
+``_run.run``                all of the above; what ``scclast run`` calls
+==========================  =============================================================
+
+OUTDIR holds ``groups.tsv`` (the flagging table), ``scores.tsv.gz`` (per-cell scores and
+calibrated z-scores), ``annotated.h5ad`` (the input plus scores, lineage states, flags
+and the embedding), ``figures/`` (PNG and PDF), ``report.html`` (self-contained) and
+``run.json`` (parameters, input fingerprint, versions; it also marks the folder as
+written by scclast, so ``force=True`` never deletes a folder scclast did not write).
+"""
+
+from scclast._pipeline._inputs import (
+    EXAMPLE_KEY,
+    MIN_CELLS,
+    check_gene_coverage,
+    check_groupby,
+    close,
+    fingerprint,
+    folder_sha256,
+    load_dataset,
+    load_example,
+    load_input,
+)
+from scclast._pipeline._outputs import (
+    MANIFEST,
+    OUTPUT_FILES,
+    check_outdir,
+    coverage_warnings,
+    h5ad_safe,
+    render,
+    write_annotated,
+    write_manifest,
+    write_outputs,
+    write_scores,
+    write_table,
+)
+from scclast._pipeline._run import (
+    RunResult,
+    analyse,
+    collect_warnings,
+    prepare,
+    recorded_groupby,
+    run,
+    run_parameters,
+)
+
+__all__ = [
+    "EXAMPLE_KEY",
+    "MANIFEST",
+    "MIN_CELLS",
+    "OUTPUT_FILES",
+    "RunResult",
+    "analyse",
+    "check_gene_coverage",
+    "check_groupby",
+    "check_outdir",
+    "close",
+    "collect_warnings",
+    "coverage_warnings",
+    "fingerprint",
+    "folder_sha256",
+    "h5ad_safe",
+    "load_dataset",
+    "load_example",
+    "load_input",
+    "prepare",
+    "recorded_groupby",
+    "render",
+    "run",
+    "run_parameters",
+    "write_annotated",
+    "write_manifest",
+    "write_outputs",
+    "write_scores",
+    "write_table",
+]

@@ -1,0 +1,391 @@
+"""``scclast.run``: the one-call pipeline, and the steps the workflow rules call."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from scclast import get, tl
+from scclast._errors import ScclastInputError
+from scclast._pipeline._inputs import (
+    check_gene_coverage,
+    check_groupby,
+    close,
+    fingerprint,
+    load_dataset,
+    load_example,
+    load_input,
+    reading_errors,
+)
+from scclast._pipeline._outputs import check_outdir, write_outputs
+from scclast._warnings import ScclastWarning
+
+if TYPE_CHECKING:
+    from anndata import AnnData
+
+log = logging.getLogger("scclast")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run` produced.
+
+    Attributes
+    ----------
+    outdir
+        The completed output folder.
+    table
+        The flagging table (also ``outdir / "groups.tsv"``).
+    flagged_groups
+        Groups flagged for at least one gene set, in table order (may be empty).
+    report
+        Path of ``report.html``.
+    """
+
+    outdir: Path
+    table: pd.DataFrame
+    flagged_groups: list[str]
+    report: Path
+
+
+def prepare(adata: AnnData, groupby: str | None = None, seed: int = 0) -> None:
+    """Check the grouping column and make sure a 2-D embedding is stored.
+
+    The embedding is :func:`scclast.tl.umap` (a stored UMAP is kept).
+
+    Raises
+    ------
+    ScclastInputError
+        ``groupby`` is not a column of ``obs`` (the message lists the columns).
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> prepare(adata, groupby="cluster")
+    >>> adata.obsm["X_umap"].shape
+    (3000, 2)
+    """
+    if groupby is not None:
+        check_groupby(adata, groupby)
+    tl.umap(adata, seed=seed)
+
+
+def analyse(
+    adata: Any,
+    *,
+    groupby: str | None = None,
+    species: str = "auto",
+    method: str = "seurat",
+    gene_sets: str | Path | Sequence[str | Path] | Mapping[str, Iterable[str]] | None = None,
+    osteomorph_signature: str | Path | None = None,
+    fdr: float = 0.05,
+    seed: int = 0,
+    backed: bool = False,
+) -> pd.DataFrame:
+    """Score and flag: a thin call of :func:`scclast.tl.flag` (no statistics here).
+
+    Before the (longer) analysis it checks that at least one gene of the gene sets is
+    in the data, naming the species and the identifiers seen when none is.
+
+    Parameters
+    ----------
+    groupby
+        ``obs`` column of groups; ``None`` lets flagging build Leiden clusters.
+    species, method, gene_sets, osteomorph_signature, fdr, seed
+        As for :func:`scclast.tl.flag`; ``gene_sets=None`` uses its defaults.
+    backed
+        ``adata`` is backed: scoring reads the matrix from disk in row chunks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The flagging table, one row per (group, gene set).
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> table = analyse(adata, groupby="cluster")
+    >>> scclast.get.flagged_groups(table)
+    ['3']
+    """
+    sets = _gene_sets_argument(gene_sets)
+    check_gene_coverage(adata, sets, species)
+    started = time.perf_counter()
+    log.info(
+        "scoring and flagging %s on %s cells%s ...",
+        _describe_sets(sets),
+        f"{adata.n_obs:,}",
+        " (matrix read from disk in chunks)" if backed else "",
+    )
+    tl.flag(
+        adata,
+        groupby,
+        gene_sets=sets,
+        species=species,
+        method=method,
+        seed=seed,
+        thresholds=tl.FlagThresholds(fdr=fdr),
+        osteomorph_signature=None if osteomorph_signature is None else str(osteomorph_signature),
+    )
+    table = get.flag_table(adata)
+    log.info(
+        "flagging done in %.1f s: %d group(s) flagged",
+        time.perf_counter() - started,
+        len(get.flagged_groups(table)),
+    )
+    return table
+
+
+def _gene_sets_argument(gene_sets: Any) -> Any:
+    if gene_sets is None:
+        return list(tl.DEFAULT_GENE_SETS)
+    if isinstance(gene_sets, (str, Path)):
+        return [str(gene_sets)]
+    if isinstance(gene_sets, Mapping):
+        return gene_sets
+    return [str(item) for item in gene_sets]
+
+
+def _describe_sets(sets: Any) -> str:
+    names = list(sets)
+    return f"{len(names)} gene set(s) ({', '.join(map(str, names))})"
+
+
+def run(
+    input: str | Path | None = None,
+    outdir: str | Path = "scclast_out",
+    *,
+    dataset: str | None = None,
+    example: bool = False,
+    groupby: str | None = None,
+    species: str = "auto",
+    method: str = "seurat",
+    gene_sets: Sequence[str | Path] | None = None,
+    osteomorph_signature: str | Path | None = None,
+    fdr: float = 0.05,
+    seed: int = 0,
+    backed: bool = False,
+    force: bool = False,
+) -> RunResult:
+    """From an h5ad file (or a registry dataset, or the bundled example) to OUTDIR.
+
+    Exactly one of ``input``, ``dataset`` and ``example`` is given. For the example
+    the grouping defaults to its ``cluster`` column.
+
+    Parameters
+    ----------
+    input
+        Path of an ``.h5ad`` file (never modified).
+    outdir
+        Output folder; must not exist unless ``force``.
+    dataset
+        A registry key (``scclast datasets list``), fetched through pooch.
+    example
+        Use the bundled synthetic example (offline).
+    groupby
+        ``obs`` column of groups; ``None`` builds Leiden clusters.
+    species
+        ``"auto"``, ``"mouse"`` or ``"human"``.
+    method
+        Uncalibrated score method: ``"seurat"``, ``"ucell"``, ``"aucell"`` or ``"mean"``.
+    gene_sets
+        Catalogue set names and/or GMT files; default: flagging's default sets.
+    osteomorph_signature
+        Signature file enabling osteomorph calls (McDonald et al. 2021).
+    fdr
+        Benjamini-Hochberg level of a flag.
+    seed
+        Seed of every random step (controls, clustering, embedding, permutations).
+    backed
+        Score a file input from disk in row chunks (bounded memory).
+    force
+        Replace an existing OUTDIR written by scclast.
+
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> result = run(example=True, outdir="scclast_out")  # doctest: +SKIP
+    >>> result.flagged_groups  # doctest: +SKIP
+    ['osteoclast_secretory']
+    """
+    started = time.perf_counter()
+    _check_sources(input, dataset, example)
+    outdir = check_outdir(outdir, force)
+    _check_set_arguments(gene_sets, osteomorph_signature)
+    adata, input_fingerprint = _load(input, dataset, example, backed)
+    if example and groupby is None and "cluster" in adata.obs:
+        groupby = "cluster"
+    parameters = run_parameters(
+        str(input) if input is not None else ("example" if example else dataset),
+        groupby=groupby,
+        species=species,
+        method=method,
+        gene_sets=gene_sets,
+        osteomorph_signature=osteomorph_signature,
+        fdr=fdr,
+        seed=seed,
+        backed=backed,
+    )
+    try:
+        # the cheap checks first: a wrong column or species fails in seconds, not minutes
+        if groupby is not None:
+            check_groupby(adata, groupby)
+        check_gene_coverage(adata, _gene_sets_argument(gene_sets), species)
+        with collect_warnings() as seen, reading_errors(input if backed else None):
+            prepare(adata, groupby=groupby, seed=seed)
+            table = analyse(
+                adata,
+                groupby=groupby,
+                species=species,
+                method=method,
+                gene_sets=gene_sets,
+                osteomorph_signature=osteomorph_signature,
+                fdr=fdr,
+                seed=seed,
+                backed=backed,
+            )
+        parameters["groupby"] = groupby or recorded_groupby(adata)
+        write_outputs(
+            adata,
+            table,
+            outdir,
+            input_fingerprint=input_fingerprint,
+            parameters=parameters,
+            force=force,
+            warnings_seen=seen,
+        )
+    finally:
+        close(adata)
+    flagged = get.flagged_groups(table)
+    log.info(
+        "done in %.1f s: %s; report: %s",
+        time.perf_counter() - started,
+        f"{len(flagged)} group(s) flagged: {', '.join(flagged)}"
+        if flagged
+        else "no population flagged",
+        outdir / "report.html",
+    )
+    return RunResult(
+        outdir=outdir, table=table, flagged_groups=flagged, report=outdir / "report.html"
+    )
+
+
+def _check_sources(input: Any, dataset: str | None, example: bool) -> None:
+    given = [name for name, on in (("INPUT", input is not None), ("--dataset", dataset is not None),
+                                   ("--example", bool(example))) if on]  # fmt: skip
+    if len(given) != 1:
+        what = "nothing" if not given else " and ".join(given)
+        raise ScclastInputError(
+            f"give exactly one of INPUT.h5ad, --dataset KEY or --example (got {what})"
+        )
+
+
+def _check_set_arguments(gene_sets: Any, osteomorph_signature: Any) -> None:
+    """Unknown set names and unreadable files fail before any data is read."""
+    from scclast import genesets
+
+    if gene_sets is not None:
+        genesets.resolve_gene_sets(_gene_sets_argument(gene_sets), species="mouse")
+    if osteomorph_signature is not None:
+        genesets.read_signature(osteomorph_signature)
+
+
+def _load(input: Any, dataset: str | None, example: bool, backed: bool) -> tuple[Any, dict]:
+    if example:
+        if backed:
+            log.info("--backed applies to file inputs; the example is small and read into memory")
+        return load_example()
+    if dataset is not None:
+        return load_dataset(dataset)
+    adata = load_input(input, backed=backed)
+    log.info("fingerprinting %s (sha256) ...", input)
+    return adata, fingerprint(input, adata)
+
+
+def run_parameters(
+    input_label: str,
+    *,
+    groupby: str | None,
+    species: str,
+    method: str,
+    gene_sets: Any,
+    osteomorph_signature: Any,
+    fdr: float,
+    seed: int,
+    backed: bool,
+) -> dict[str, Any]:
+    """The parameters a run records in ``run.json`` and shows in its report.
+
+    Shared by :func:`run` and the workflow's ``analyse`` rule so both record the same.
+
+    Examples
+    --------
+    >>> run_parameters("example", groupby="cluster", species="auto", method="seurat",
+    ...                gene_sets=None, osteomorph_signature=None, fdr=0.05, seed=0,
+    ...                backed=False)["gene_sets"]
+    'default'
+    """
+    return {
+        "input": input_label,
+        "groupby": groupby,
+        "species": species,
+        "method": method,
+        "gene_sets": [str(g) for g in gene_sets] if gene_sets else "default",
+        "osteomorph_signature": str(osteomorph_signature) if osteomorph_signature else None,
+        "fdr": fdr,
+        "seed": seed,
+        "backed": backed,
+    }
+
+
+def recorded_groupby(adata: AnnData) -> str:
+    """The groups column an analysis used (given, or the Leiden clusters it built)."""
+    return get.groupby(adata)
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Log the user-facing warnings of a step and keep them (for the report).
+
+    Yields a list that is filled, when the block ends, with the text of each distinct
+    :class:`~scclast._warnings.ScclastWarning`; each is also logged once. Other warnings
+    (those of other packages) go to the debug log.
+
+    Examples
+    --------
+    >>> from scclast._warnings import DataWarning, warn
+    >>> with collect_warnings() as seen:
+    ...     warn("duplicated symbol Acp5", DataWarning)
+    ...     warn("duplicated symbol Acp5", DataWarning)
+    >>> seen
+    ['duplicated symbol Acp5']
+    """
+    seen: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        try:
+            yield seen
+        finally:
+            for item in caught:
+                text = " ".join(str(item.message).split())
+                if issubclass(item.category, ScclastWarning):
+                    if text not in seen:
+                        seen.append(text)
+                        log.warning("%s", text)
+                else:
+                    log.debug("%s: %s", item.category.__name__, text)
