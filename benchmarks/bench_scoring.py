@@ -1,4 +1,4 @@
-"""Time ``scclast.score`` against its peers on the same matrix, in one run.
+"""Time ``scclast.tl.score`` against its peers on the same matrix, in one run.
 
 Usage::
 
@@ -50,9 +50,6 @@ PEERS = {  # peer job -> (our method, label, target speed-up)
 }
 RSS_LIMIT_MB = 2048
 N_JOBS = [1]  # threads of scclast's kernels (--n-jobs), set by main()
-
-
-# --------------------------------------------------------------------------- data
 
 
 def make_matrix(n_cells, n_genes=20000, density=0.05, seed=0):
@@ -117,9 +114,6 @@ def write_tiled(source: Path, n_cells: int, workdir: Path) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- workers
-
-
 def worker(job: str, data: Path, sets_path: Path, result: Path, repeat: int, n_jobs: int) -> None:
     """Run one timed job in this process and print a JSON line of timings and memory."""
     import anndata as ad
@@ -162,7 +156,8 @@ def _job(job: str, adata, sets: dict, n_jobs: int = 1):
     """A callable returning the cells x sets score matrix of ``job``."""
     names = list(sets)
     if job.startswith(("ours:", "backed:")):
-        from scclast.scoring import score
+        from scclast._keys import Keys
+        from scclast.tl import score
 
         method, _, variant = job.split(":", 1)[1].partition("-")
         options = {"n_jobs": n_jobs, **({"ties": "ordinal"} if variant == "ordinal" else {})}
@@ -174,7 +169,7 @@ def _job(job: str, adata, sets: dict, n_jobs: int = 1):
 
         def ours():
             score(adata, sets, method, progress=False, **options)
-            return adata.obs[[f"scclast_{n}" for n in names]].to_numpy()
+            return adata.obs[[Keys().score(n) for n in names]].to_numpy()
 
         return ours
     if job == "scanpy":
@@ -228,16 +223,18 @@ def _warm_up(method: str, n_jobs: int) -> None:
     import anndata as ad
     import scipy.sparse as sp
 
-    from scclast import _matrix
-    from scclast.scoring import score
+    from scclast import _kernels
+    from scclast.tl import score
 
     x = sp.random(300, 50, density=0.3, format="csr", dtype=np.float32, random_state=0)
     tiny = ad.AnnData(x)
     tiny.var_names = [f"g{i}" for i in range(50)]
-    threshold = _matrix.PARALLEL_MIN_NNZ
-    _matrix.PARALLEL_MIN_NNZ = 0  # the threaded kernels too, when n_jobs > 1
-    score(tiny, {"a": ["g1", "g2", "g3"]}, method.partition("-")[0], n_jobs=n_jobs)
-    _matrix.PARALLEL_MIN_NNZ = threshold
+    threshold = _kernels.PARALLEL_MIN_NNZ
+    _kernels.PARALLEL_MIN_NNZ = 0  # the threaded kernels too, when n_jobs > 1
+    try:
+        score(tiny, {"a": ["g1", "g2", "g3"]}, method.partition("-")[0], n_jobs=n_jobs)
+    finally:
+        _kernels.PARALLEL_MIN_NNZ = threshold
 
 
 def _rss_mb() -> float:
@@ -254,9 +251,6 @@ def _rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# --------------------------------------------------------------------------- driver
 
 
 def launch(job: str, data: Path, sets: Path, workdir: Path, repeat: int) -> dict:
@@ -371,8 +365,6 @@ def run_backed(n_cells: int, workdir: Path, args) -> dict:
     return {"n_cells": n_cells, "entries": entries, "file_gib": path.stat().st_size / 2**30}
 
 
-# --------------------------------------------------------------------------- report
-
 NOTES = [
     "## Notes",
     "",
@@ -427,7 +419,7 @@ def versions() -> dict:
 
 def report(results: list, backed: list, info: dict) -> str:
     lines = [
-        "# Benchmarks: `scclast.score`",
+        "# Benchmarks: `scclast.tl.score`",
         "",
         "Written by `benchmarks/bench_scoring.py` (see its docstring and benchmarks/README.md).",
         "",

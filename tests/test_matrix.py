@@ -35,9 +35,6 @@ def stacked(view, dense: bool = True) -> np.ndarray:
     return np.vstack(parts)
 
 
-# --------------------------------------------------------------------------- formats
-
-
 @pytest.mark.parametrize("fmt", ["csr", "csc", "dense"])
 def test_counts_are_normalised_on_the_fly_in_every_format(fmt, lognorm):
     adata = simulate_counts(90, 60, seed=3, fmt=fmt)
@@ -82,9 +79,6 @@ def test_unsorted_duplicate_csr_entries_are_summed_in_a_copy():
     np.testing.assert_array_equal(stacked(view), [[2.0, 4.0], [0.0, 0.0]])
     assert adata.X.nnz == 3  # the stored matrix is left as it was
     assert "summed in a copy" in view.record["note"]
-
-
-# --------------------------------------------------------------------------- kind of values
 
 
 def test_kind_detection():
@@ -153,9 +147,6 @@ def test_nan_inf_non_numeric_and_empty_matrices_fail_clearly(counts):
         expression_view(ad.AnnData(np.zeros((3, 0), dtype=np.float32)))
 
 
-# --------------------------------------------------------------------------- matrix choice
-
-
 def test_layer_and_raw_selection(counts, lognorm):
     adata = lognorm.copy()
     adata.raw = counts
@@ -170,9 +161,6 @@ def test_layer_and_raw_selection(counts, lognorm):
         expression_view(adata, layer="counts", use_raw=True)
     with pytest.raises(ScclastInputError, match=r"no .raw"):
         expression_view(lognorm, use_raw=True)
-
-
-# --------------------------------------------------------------------------- symbols, species
 
 
 def ensembl_adata(symbol_column: str = "feature_name") -> ad.AnnData:
@@ -232,9 +220,6 @@ def test_explicit_species_that_contradicts_the_symbols_fails():
         expression_view(adata, species="mouse")
     with pytest.raises(ScclastInputError, match=r"species='rat'"):
         expression_view(adata, species="rat")
-
-
-# --------------------------------------------------------------------------- moments, matmul
 
 
 def test_gene_moments_match_numpy_and_do_not_depend_on_chunks(lognorm):

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from scclast.scoring import bin_members, draw_control_genes, expression_bins, score
 from scipy.stats import rankdata, spearmanr
 
+from scclast._warnings import DataWarning, LowCoverageWarning
 from scclast.testing import jitter, log_normalised, random_sets, simulate_counts
+from scclast.tl import score
+from scclast.tl._score._seurat import bin_members, draw_control_genes, expression_bins
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -30,10 +32,8 @@ def sets(lognorm: ad.AnnData) -> dict[str, list[str]]:
 
 
 def scores_of(adata: ad.AnnData, names, prefix: str = "scclast_") -> np.ndarray:
+    """The score columns of ``names`` (``prefix=""``: the peers' column names)."""
     return adata.obs[[f"{prefix}{n}" for n in names]].to_numpy(dtype=np.float64)
-
-
-# --------------------------------------------------------------------------- seurat
 
 
 def test_seurat_equals_scanpy_when_controls_take_whole_bins(lognorm, sets):
@@ -118,11 +118,8 @@ def test_seurat_is_deterministic_and_independent_of_set_order_and_chunks(lognorm
 def test_seurat_control_gene_option_is_checked(lognorm, sets):
     with pytest.raises(ValueError, match=r"unknown gene set"):
         score(lognorm.copy(), sets, "seurat", control_genes={"nope": ["Simg1"]})
-    with pytest.warns(UserWarning, match=r"not in the data"):
+    with pytest.warns(DataWarning, match=r"not in the data"):
         score(lognorm.copy(), sets, "seurat", control_genes={"set0": ["Simg1", "Absent1"]})
-
-
-# --------------------------------------------------------------------------- ucell
 
 
 @pytest.mark.parametrize("max_rank", [1500, 40])
@@ -148,9 +145,6 @@ def test_ucell_is_the_same_on_counts_and_log_normalised_values(lognorm, sets):
     log_scored = lognorm.copy()
     score(log_scored, sets, "ucell")
     np.testing.assert_allclose(scores_of(counts, sets), scores_of(log_scored, sets), atol=1e-12)
-
-
-# --------------------------------------------------------------------------- aucell
 
 
 def decoupler_aucell(adata: ad.AnnData, gene_sets: dict, **kwargs) -> pd.DataFrame:
@@ -222,9 +216,6 @@ def test_aucell_average_ties_are_the_expected_auc_over_random_tie_breaks():
     assert adata.obs["scclast_s"].iloc[0] == pytest.approx(np.mean(aucs) / max_auc, abs=1e-12)
 
 
-# --------------------------------------------------------------------------- mean
-
-
 def test_mean_and_zscored_mean(lognorm, sets):
     x = lognorm.X.toarray()
     adata = lognorm.copy()
@@ -241,9 +232,6 @@ def test_mean_and_zscored_mean(lognorm, sets):
     )
     np.testing.assert_allclose(scores_of(adata, sets), expected, atol=1e-10)
     assert adata.uns["scclast"]["score"]["parameters"]["zscore"] is True
-
-
-# --------------------------------------------------------------------------- input handling
 
 
 @pytest.mark.parametrize("method", ["seurat", "mean"])
@@ -273,7 +261,9 @@ def test_sets_with_too_few_genes_get_nan_and_a_warning(lognorm):
     gene_sets = {"ok": ["Simg1", "Simg2", "Simg3"], "thin": ["Simg4", "Absent1", "Absent2"]}
     for method in ("seurat", "ucell", "aucell", "mean"):
         adata = lognorm.copy()
-        with pytest.warns(UserWarning, match=r"'thin': 1 of 3 genes present \(min_genes=2\)"):
+        with pytest.warns(
+            LowCoverageWarning, match=r"'thin': 1 of 3 genes present \(min_genes=2\)"
+        ):
             score(adata, gene_sets, method)
         assert adata.obs["scclast_thin"].isna().all()
         assert adata.obs["scclast_ok"].notna().all()
@@ -356,11 +346,12 @@ def test_catalogue_sets_by_name_gmt_and_species(tmp_path):
 def test_record_outputs_and_input_left_untouched(lognorm, sets):
     adata = lognorm.copy()
     before = adata.X.copy()
-    result = score(adata, sets, "seurat", key_prefix="sig_", seed=2)
+    result = score(adata, sets, "seurat", key_added="sig", seed=2)
     assert result is None
     assert (adata.X != before).nnz == 0
     assert [c for c in adata.obs if c.startswith("sig_")] == [f"sig_{n}" for n in sets]
-    block = adata.uns["scclast"]["score"]
+    assert "scclast" not in adata.uns
+    block = adata.uns["sig"]["score"]
     assert block["method"] == "seurat" and block["parameters"]["seed"] == 2
     assert {"scanpy", "anndata", "numpy"} <= set(block["versions"])
     assert isinstance(block["catalogue_version"], str)
@@ -370,7 +361,7 @@ def test_record_outputs_and_input_left_untouched(lognorm, sets):
     copied = score(lognorm, sets, "mean", copy=True)
     assert "scclast" not in lognorm.uns and "scclast_set0" not in lognorm.obs
     assert "scclast_set0" in copied.obs
-    score(adata, sets, "mean", key_prefix="sig_")  # re-scoring replaces the columns
+    score(adata, sets, "mean", key_added="sig")  # re-scoring replaces the columns
     assert sum(c.startswith("sig_") for c in adata.obs) == len(sets)
 
 
@@ -386,3 +377,63 @@ def test_bad_parameters_fail_clearly(lognorm, sets):
     ]:
         with pytest.raises(ValueError, match=message):
             score(lognorm.copy(), sets, **kwargs)
+
+
+def test_every_registered_method_is_documented():
+    import scclast.tl._score as package
+    from scclast._types import SCORE_METHODS
+    from scclast.tl import METHODS
+    from scclast.tl._score._base import methods_table
+    from scclast.tl._score._registry import REGISTRY
+
+    assert tuple(REGISTRY) == METHODS == SCORE_METHODS
+    table = methods_table(REGISTRY)
+    assert table in package.__doc__, f"update the table in scclast/tl/_score/__init__.py:\n{table}"
+    documented = " ".join(score.__doc__.split())
+    for name, record in REGISTRY.items():
+        assert record.name == name
+        assert f'``"{name}"``: {record.description}' in documented
+        assert record.peer is None or f"(as ``{record.peer}``)" in documented
+
+
+def test_method_parameters_are_keywords_of_score_and_of_the_compute_function():
+    import inspect
+
+    from scclast.tl._score._registry import REGISTRY
+
+    def keywords(func) -> set[str]:
+        parameters = inspect.signature(func).parameters.values()
+        return {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}
+
+    own = [name for record in REGISTRY.values() for name in record.parameters]
+    assert len(own) == len(set(own))  # each parameter belongs to one method
+    assert set(own) <= keywords(score)
+    for record in REGISTRY.values():
+        assert keywords(record.compute) == {*record.parameters, "progress"}, record.name
+
+
+def test_score_dispatches_through_the_registry(lognorm, sets, monkeypatch):
+    """A record added to the registry is scored, checked and recorded like the others."""
+    from scclast.tl._score import _score as entry
+    from scclast.tl._score._base import Method, MethodResult
+
+    seen = []
+
+    def compute(view, members, scorable, *, seed, progress):
+        seen.append(seed)
+        return MethodResult(np.full((view.n_obs, len(members)), 7.0), {"seed": seed})
+
+    fake = Method("fake", "seven everywhere", None, True, ("seed",), compute)
+    monkeypatch.setattr(entry, "REGISTRY", {**entry.REGISTRY, "fake": fake})
+    adata = lognorm.copy()
+    score(adata, sets, "fake", seed=3)
+    assert seen == [3]
+    assert (scores_of(adata, sets) == 7.0).all()
+    block = adata.uns["scclast"]["score"]
+    assert block["method"] == "fake" and block["parameters"]["seed"] == 3
+    scaled = lognorm.copy()
+    scaled.X = scaled.X.toarray() - 1.0
+    with pytest.raises(ValueError, match=r"method='fake' needs non-negative"):
+        score(scaled, sets, "fake")
+    with pytest.raises(ValueError, match=r"method='gsva' is not one of .*fake"):
+        score(lognorm.copy(), sets, "gsva")

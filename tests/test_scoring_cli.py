@@ -107,11 +107,9 @@ def test_user_errors_are_one_line_and_leave_no_file(h5ad, gmt, tmp_path):
         run(not_h5ad, "-o", out, "--gene-sets", gmt)
 
 
-def test_main_exit_status_when_registered(h5ad, gmt, tmp_path, capsys):
+def test_main_exit_status(h5ad, gmt, tmp_path, capsys):
     from scclast import cli
 
-    if "_score" not in getattr(cli, "_COMMAND_MODULES", ()):
-        pytest.skip("scclast.cli does not register the score command yet")
     out = tmp_path / "out.h5ad"
     assert cli.main(["score", str(h5ad), "-o", str(out), "--gene-sets", str(gmt)]) == 0
     capsys.readouterr()
@@ -120,11 +118,32 @@ def test_main_exit_status_when_registered(h5ad, gmt, tmp_path, capsys):
     assert error.startswith("scclast: error: output") and "\n" not in error
 
 
-def test_parser_choices_match_the_api():
-    """The CLI repeats the API's choices (to stay light to import): keep them equal."""
-    from scclast import _matrix, scoring
+def test_key_added_names_the_columns_and_the_record(h5ad, gmt, tmp_path):
+    out = tmp_path / "out.h5ad"
+    assert run(h5ad, "-o", out, "--gene-sets", gmt, "--method", "mean", "--key-added", "k2") == 0
+    scored = ad.read_h5ad(out)
+    assert {"k2_up", "k2_other"} <= set(scored.obs) and "scclast_up" not in scored.obs
+    assert scored.uns["k2"]["score"]["parameters"]["key_added"] == "k2"
 
-    assert _score.METHODS == scoring.METHODS
-    assert _score.NORMALIZE_OPTIONS == _matrix.NORMALIZE_OPTIONS
-    assert _score.SPECIES_OPTIONS == _matrix.SPECIES_OPTIONS
+
+def test_parser_choices_and_defaults_match_the_api():
+    """The CLI repeats the API's choices and chunk size (to stay light to import)."""
+    import inspect
+
+    from scclast import _matrix, _types
+    from scclast.tl import METHODS, score
+
+    subparsers = argparse.ArgumentParser(prog="scclast").add_subparsers(dest="command")
+    _score.add_parser(subparsers)
+    actions = {action.dest: action for action in subparsers.choices["score"]._actions}
+    assert tuple(actions["method"].choices) == METHODS
+    assert tuple(actions["normalize"].choices) == _types.NORMALIZE_OPTIONS
+    assert tuple(actions["species"].choices) == _types.SPECIES
+    assert tuple(actions["ties"].choices) == _types.TIES
     assert _score.DEFAULT_CHUNK_SIZE == _matrix.DEFAULT_CHUNK_SIZE
+    assert actions["chunk_size"].default == _matrix.DEFAULT_CHUNK_SIZE
+    defaults = inspect.signature(score).parameters
+    for dest in ("method", "normalize", "species", "ties", "key_added", "min_genes", "seed"):
+        assert actions[dest].default == defaults[dest].default, dest
+    for dest in ("n_bins", "ctrl_size", "max_rank", "n_up", "n_jobs", "chunk_size"):
+        assert actions[dest].default == defaults[dest].default, dest

@@ -1,10 +1,32 @@
 """``scclast score``: one ``obs`` column per gene set, written to a new h5ad.
 
-The output is the input file plus the score columns in ``obs`` and the record in
-``uns["scclast"]["score"]``. It is written to a temporary file in the output folder and
-moved into place (``os.replace``), so a failed run never leaves a half-written file.
-The input is opened read-only and never modified; an existing output is only replaced
-with ``--force``. With ``--backed`` the matrix stays on disk and is read in row chunks.
+The output is the input file plus the score columns in ``obs``
+(``f"{key_added}_{set}"``) and the record in ``uns[key_added]["score"]``. It is written
+to a temporary file in the output folder and moved into place (``os.replace``), so a
+failed run never leaves a half-written file. The input is opened read-only and never
+modified; an existing output is only replaced with ``--force``. With ``--backed`` the
+matrix stays on disk and is read in row chunks.
+
+Examples
+--------
+>>> import tempfile
+>>> from scclast.testing import simulate_counts
+>>> folder = tempfile.TemporaryDirectory()
+>>> source, target = Path(folder.name, "in.h5ad"), Path(folder.name, "out.h5ad")
+>>> simulate_counts(20, 30).write_h5ad(source)
+>>> _ = Path(folder.name, "sets.gmt").write_text("up\\tmine\\tSimg1\\tSimg2\\tSimg3\\n")
+>>> subparsers = argparse.ArgumentParser(prog="scclast").add_subparsers()
+>>> add_parser(subparsers)
+>>> gmt = str(Path(folder.name, "sets.gmt"))
+>>> args = subparsers.choices["score"].parse_args(
+...     [str(source), "-o", str(target), "--gene-sets", gmt, "--method", "ucell"]
+... )
+>>> args.func(args)
+0
+>>> import anndata as ad
+>>> list(ad.read_h5ad(target).obs.columns)
+['scclast_up']
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
@@ -14,10 +36,13 @@ import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scclast._errors import ScclastInputError
 from scclast._types import NORMALIZE_OPTIONS, SCORE_METHODS, SPECIES, TIES
+
+if TYPE_CHECKING:
+    from anndata import AnnData
 
 log = logging.getLogger("scclast")
 
@@ -27,13 +52,21 @@ DEFAULT_CHUNK_SIZE = 10_000
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    """Register ``scclast score``."""
+    """Register ``scclast score``.
+
+    Examples
+    --------
+    >>> subparsers = argparse.ArgumentParser(prog="scclast").add_subparsers()
+    >>> add_parser(subparsers)
+    >>> subparsers.choices["score"].parse_args(["in.h5ad", "-o", "out.h5ad"]).method
+    'seurat'
+    """
     parser = subparsers.add_parser(
         "score",
         help="score every cell for gene sets (seurat, ucell, aucell, mean)",
         description="Score every cell of an h5ad file for gene sets and write a new h5ad "
-        "with one obs column per set (KEY_PREFIX + set name) and the record of how the "
-        "scores were made in uns['scclast']['score']. The input is never modified.",
+        "with one obs column per set (KEY_SET, KEY from --key-added) and the record of how "
+        "the scores were made in uns[KEY]['score']. The input is never modified.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT.h5ad", help="cells x genes")
     parser.add_argument(
@@ -87,7 +120,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score ``args.input`` and write ``args.output`` atomically; returns 0."""
+    """Score ``args.input`` and write ``args.output`` atomically; returns 0.
+
+    The module's example runs it end to end.
+    """
     import anndata as ad
 
     from scclast.tl import score
@@ -151,10 +187,23 @@ def _read(ad: Any, source: Path, backed: bool) -> Any:
         raise ScclastInputError(f"cannot read {source} as h5ad: {err}") from err
 
 
-def write_scored_copy(adata: Any, source: Path, target: Path) -> None:
+def write_scored_copy(adata: AnnData, source: Path, target: Path) -> None:
     """Copy ``source`` and replace its ``obs`` and ``uns`` by ``adata``'s, atomically.
 
     The matrix is copied byte for byte, never loaded, so this works for backed data.
+
+    Examples
+    --------
+    >>> import tempfile, anndata as ad, numpy as np
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> source, target = Path(folder.name, "a.h5ad"), Path(folder.name, "b.h5ad")
+    >>> adata = ad.AnnData(np.ones((2, 2)))
+    >>> adata.write_h5ad(source)
+    >>> adata.obs["score"] = [0.5, 1.5]
+    >>> write_scored_copy(adata, source, target)
+    >>> ad.read_h5ad(target).obs["score"].tolist(), ad.read_h5ad(source).obs.columns.size
+    ([0.5, 1.5], 0)
+    >>> folder.cleanup()
     """
     import h5py
 

@@ -15,11 +15,19 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+# The reference normalisation is written out here, independently of scclast._matrix,
+# so that tests compare scclast's on-the-fly normalisation against a second spelling.
 TARGET_SUM = 1e4
 
 
 def gene_names(n_genes: int, species: str = "mouse", prefix: str = "Simg") -> list[str]:
-    """Synthetic symbols with the letter case of ``species`` (``"other"``: ``g0, g1``)."""
+    """Synthetic symbols with the letter case of ``species`` (``"other"``: ``g0, g1``).
+
+    Examples
+    --------
+    >>> gene_names(2), gene_names(2, "human"), gene_names(2, "other")
+    (['Simg0', 'Simg1'], ['SIMG0', 'SIMG1'], ['g0', 'g1'])
+    """
     if species == "mouse":
         return [f"{prefix}{i}" for i in range(n_genes)]
     if species == "human":
@@ -41,6 +49,14 @@ def simulate_counts(
     """Integer counts (cells x genes) as an AnnData; ``genes`` are placed first.
 
     ``fmt`` is ``"csr"``, ``"csc"`` or ``"dense"``.
+
+    Examples
+    --------
+    >>> adata = simulate_counts(50, 20, seed=1, genes=["Acp5"])
+    >>> adata.shape, adata.var_names[:2].tolist(), adata.X.format
+    ((50, 20), ['Acp5', 'Simg0'], 'csr')
+    >>> bool((adata.X.sum(axis=0) > 0).all() and (adata.X.sum(axis=1) > 0).all())
+    True
     """
     rng = np.random.default_rng(seed)
     names = list(dict.fromkeys(genes))
@@ -60,7 +76,17 @@ def simulate_counts(
 
 
 def log_normalised(adata: ad.AnnData, dtype: type = np.float64) -> ad.AnnData:
-    """A copy with ``log1p(count / total * 1e4)`` in ``X`` (same format), counts in a layer."""
+    """A copy with ``log1p(count / total * 1e4)`` in ``X`` (same format), counts in a layer.
+
+    Examples
+    --------
+    >>> counts = simulate_counts(5, 10, fmt="dense")
+    >>> lognorm = log_normalised(counts)
+    >>> bool(np.allclose(np.expm1(lognorm.X).sum(axis=1), 1e4))
+    True
+    >>> bool((lognorm.layers["counts"] == counts.X).all())
+    True
+    """
     counts = adata.X.toarray() if sp.issparse(adata.X) else np.asarray(adata.X)
     totals = counts.sum(axis=1, dtype=np.float64, keepdims=True)
     scale = np.divide(TARGET_SUM, totals, out=np.zeros_like(totals), where=totals > 0)
@@ -78,7 +104,14 @@ def random_sets(
     sizes: tuple[int, int] = (5, 30),
     seed: int = 1,
 ) -> dict[str, list[str]]:
-    """``n_sets`` random gene sets of ``sizes[0]`` to ``sizes[1]`` genes."""
+    """``n_sets`` random gene sets of ``sizes[0]`` to ``sizes[1]`` genes (seeded).
+
+    Examples
+    --------
+    >>> sets = random_sets(gene_names(100), n_sets=2, sizes=(3, 6), seed=0)
+    >>> list(sets), all(3 <= len(genes) < 6 for genes in sets.values())
+    (['set0', 'set1'], True)
+    """
     rng = np.random.default_rng(seed)
     names = np.asarray(var_names)
     return {
@@ -88,7 +121,15 @@ def random_sets(
 
 
 def jitter(adata: ad.AnnData, seed: int = 2) -> ad.AnnData:
-    """A copy whose non-zero values are multiplied by U(0.9, 1.1): no ties left."""
+    """A copy whose non-zero values are multiplied by U(0.9, 1.1): no ties left.
+
+    Examples
+    --------
+    >>> jittered = jitter(log_normalised(simulate_counts(20, 30)))
+    >>> values = jittered.X.data
+    >>> np.unique(values).size == values.size
+    True
+    """
     rng = np.random.default_rng(seed)
     out = adata.copy()
     if sp.issparse(out.X):
@@ -99,7 +140,15 @@ def jitter(adata: ad.AnnData, seed: int = 2) -> ad.AnnData:
 
 
 def obs_frame(adata: ad.AnnData, columns: Sequence[str]) -> pd.DataFrame:
-    """The listed ``obs`` columns as float64 (for comparisons)."""
+    """The listed ``obs`` columns as float64 (for comparisons).
+
+    Examples
+    --------
+    >>> adata = simulate_counts(3, 4)
+    >>> adata.obs["n"] = [1, 2, 3]
+    >>> obs_frame(adata, ["n"]).dtypes.tolist()
+    [dtype('float64')]
+    """
     return adata.obs[list(columns)].astype(np.float64)
 
 
