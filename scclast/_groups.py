@@ -44,7 +44,8 @@ def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
     Examples
     --------
     >>> import anndata as ad
-    >>> a = ad.AnnData(np.ones((3, 1)), obs=pd.DataFrame({"g": ["b", "a", None]}))
+    >>> obs = pd.DataFrame({"g": ["b", "a", None]}, index=["c1", "c2", "c3"])
+    >>> a = ad.AnnData(np.ones((3, 1)), obs=obs)
     >>> codes, groups = group_codes(a, "g")
     >>> codes.tolist(), groups
     ([1, 0, -1], ['a', 'b'])
@@ -64,7 +65,18 @@ def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
 
 
 def check_view(view: ExpressionView) -> None:
-    """Refuse scaled data: detection (value > 0) needs counts or log expression."""
+    """Refuse scaled data: detection (value > 0) needs counts or log expression.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> from scclast._matrix import expression_view
+    >>> scaled = ad.AnnData(np.array([[-1.0, 2.0], [0.5, -0.3]]))
+    >>> check_view(expression_view(scaled))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: X holds scaled values (negative numbers): ...
+    """
     if view.kind == "scaled":
         raise ScclastInputError(
             f"{view.record.get('matrix', 'X')} holds scaled values (negative numbers): "
@@ -74,7 +86,15 @@ def check_view(view: ExpressionView) -> None:
 
 
 def resolve_species(view: ExpressionView, species: str) -> str:
-    """The species for catalogue symbols: the view's, or the better-covered one."""
+    """The species for catalogue symbols: the view's, or the better-covered one.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> from scclast._matrix import expression_view
+    >>> resolve_species(expression_view(scclast.datasets.example()), "auto")
+    'mouse'
+    """
     if view.species in ("mouse", "human"):
         return view.species
     if species in ("mouse", "human"):
@@ -97,7 +117,18 @@ def summarise_sets(
     groups: list[str],
     gene_lists: Iterable[Iterable[str]],
 ) -> GroupGeneSummary:
-    """One pass: per-group sums and detections of every measured gene of the lists."""
+    """One pass: per-group sums and detections of every measured gene of the lists.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> from scclast._matrix import expression_view
+    >>> adata = scclast.datasets.example()
+    >>> codes, groups = group_codes(adata, "cluster")
+    >>> summary = summarise_sets(expression_view(adata), codes, groups, [["Acp5", "Spi1"]])
+    >>> summary.genes, summary.detection()[:, 0].round(2).tolist()  # Acp5 per cluster
+    (['Acp5', 'Spi1'], [0.07, 0.38, 0.83, 0.82, 0.67])
+    """
     wanted = list(dict.fromkeys(g for genes in gene_lists for g in genes))
     indices, found, _ = view.index_of(wanted)
     return summarise_groups(view.iter_chunks(), codes, groups, indices, found)

@@ -46,7 +46,7 @@ DEFAULT_KEY = "scclast"
 EMBEDDING_BASIS = "X_umap"
 """``obsm`` key of the 2-D embedding (scanpy's key: a stored UMAP is reused)."""
 
-_VALID_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+_VALID_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 
 
 class Step(StrEnum):
@@ -83,7 +83,7 @@ class Keys:
     key_added: str = DEFAULT_KEY
 
     def __post_init__(self) -> None:
-        if not isinstance(self.key_added, str) or not _VALID_KEY.match(self.key_added):
+        if not isinstance(self.key_added, str) or not _VALID_KEY.fullmatch(self.key_added):
             raise ScclastInputError(
                 f"key_added={self.key_added!r}: use letters, digits, '_', '.' or '-', "
                 "starting with a letter"
@@ -138,9 +138,15 @@ class Keys:
         """Like :meth:`record`, but a missing step is a clear error saying ``how`` to run it."""
         entry = self.record(adata, step)
         if not entry:
+            others = [
+                str(key)
+                for key, block in adata.uns.items()
+                if key != self.uns and isinstance(block, Mapping) and str(step) in block
+            ]
+            found = f"; found under key_added={others[0]!r}" if others else ""
             raise ScclastInputError(
                 f"adata.uns[{self.uns!r}][{str(step)!r}] is missing: run {how} first "
-                f"(with key_added={self.key_added!r})"
+                f"(with key_added={self.key_added!r}){found}"
             )
         return entry
 
@@ -165,8 +171,10 @@ class Keys:
                 written.extend(str(c) for c in columns.values())
             elif columns is not None:
                 written.extend(str(c) for c in _as_list(columns))
-        for name in (self.lineage_state, self.flagged, self.leiden):
-            written.append(name)
+        if self.record(adata, Step.LINEAGE):
+            written.append(self.lineage_state)
+        if self.record(adata, Step.CLUSTER):
+            written.append(self.leiden)
         wanted = set(written)
         return [str(c) for c in adata.obs.columns if str(c) in wanted]
 

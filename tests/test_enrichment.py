@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
 import pytest
-from scclast.enrichment import COLUMNS, normalised_anndata, prerank, prerank_groups
 
-from scclast import genesets
-from scclast._matrix import expression_view
+from scclast import genesets, get, tl
+from scclast._errors import ScclastInputError
+from scclast._matrix import expression_view, normalised_anndata
 from scclast.testing import simulate_groups as simulate
+from scclast.tl._enrichment import COLUMNS, prerank_groups
 
 PLANTED = ["Wnt10b", "Cthrc1", "Slit3", "Lif", "C3"]
 
@@ -28,7 +30,8 @@ def test_prerank_runs_offline_on_every_catalogue_set(data):
     # conftest blocks every non-loopback connection: this would fail if gseapy
     # tried to fetch Enrichr libraries.
     adata = data.copy()
-    table = prerank(adata, "state_true", "all", permutation_num=100)
+    assert tl.prerank(adata, "state_true", "all", permutation_num=100) is None
+    table = get.enrichment_table(adata)
     assert list(table.columns) == list(COLUMNS)
     assert len(table) == 3 * len(genesets.names())  # every group x every set
     assert set(table["gene_set"]) == set(genesets.names())
@@ -37,7 +40,8 @@ def test_prerank_runs_offline_on_every_catalogue_set(data):
     absent = table[table["gene_set"] == "coupling_contact"]  # not in these data
     assert absent["nes"].isna().all()
     assert absent["enrichment_note"].str.startswith("not computed: 0 of 2 genes").all()
-    assert "enrichment" in adata.uns["scclast"]
+    parameters = adata.uns["scclast"]["enrichment"]["parameters"]
+    assert parameters["permutation_num"] == 100 and parameters["groupby"] == "state_true"
 
 
 def test_planted_program_is_enriched(data):
@@ -70,6 +74,38 @@ def test_sets_outside_the_ranking_are_reported_not_dropped(data):
 def test_small_groups_are_listed_untested(data):
     adata = data[:200].copy()
     adata.obs["g"] = ["a"] * 100 + ["b"] * 99 + ["c"]
-    table = prerank(adata, "g", ["clastokines_secreted"], permutation_num=50, min_cells=5)
+    tl.prerank(adata, "g", ["clastokines_secreted"], permutation_num=50, min_cells=5)
+    table = get.enrichment_table(adata)
+    assert sorted(table["group"]) == ["a", "b", "c"]
     lone = table[table["group"] == "c"].iloc[0]
     assert np.isnan(lone["nes"]) and "fewer than 5 cells" in lone["enrichment_note"]
+    assert table.loc[table["group"] != "c", "nes"].notna().all()
+
+
+def test_prerank_copy_and_key_added(data):
+    adata = data.copy()
+    copy = tl.prerank(
+        adata,
+        "state_true",
+        ["clastokines_secreted"],
+        permutation_num=50,
+        key_added="gsea",
+        copy=True,
+    )
+    assert isinstance(copy, ad.AnnData) and copy is not adata
+    assert "gsea" not in adata.uns and "scclast" not in adata.uns
+    table = get.enrichment_table(copy, "gsea")
+    assert len(table) == 3 and set(table["gene_set"]) == {"clastokines_secreted"}
+    with pytest.raises(ScclastInputError, match=r"run scclast\.tl\.prerank first"):
+        get.enrichment_table(copy)
+
+
+def test_bad_enrichment_parameters_are_refused(data):
+    normalised = normalised_anndata(expression_view(data), data.obs_names)
+    normalised.obs["g"] = data.obs["state_true"].to_numpy()
+    with pytest.raises(ScclastInputError, match="min_size=0"):
+        prerank_groups(normalised, "g", {"s": ["Slit3"]}, min_size=0)
+    with pytest.raises(ScclastInputError, match="rank method 'logreg'"):
+        prerank_groups(normalised, "g", {"s": ["Slit3"]}, rank_method="logreg")
+    with pytest.raises(ScclastInputError, match="groupby='nope'"):
+        tl.prerank(data.copy(), "nope")

@@ -1,4 +1,4 @@
-"""Calibration of flag(): nothing planted, nothing flagged; calibrated scores are calibrated.
+"""Calibration of tl.flag(): nothing planted, nothing flagged; calibrated scores are calibrated.
 
 The null data have real structure that a naive score would mistake for a program:
 three osteoclast-lineage states with different lineage programs and sequencing depths
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scclast.flagging import flag
 
+from scclast import get, tl
+from scclast._keys import Keys
 from scclast.testing import simulate_groups as simulate
 
 N_RUNS = 20
@@ -35,8 +36,8 @@ def null_runs():
     runs = []
     for seed in range(N_RUNS):
         adata = _null(seed)
-        table = flag(adata, "group", enrichment=False, n_control_sets=100, seed=seed)
-        runs.append((adata, table))
+        tl.flag(adata, "group", enrichment=False, n_control_sets=100, seed=seed)
+        runs.append((adata, get.flag_table(adata)))
     return runs
 
 
@@ -58,9 +59,10 @@ def test_group_pvalues_are_not_inflated(null_runs):
 
 def test_cell_level_pvalues_are_calibrated_and_depth_free(null_runs):
     fractions, correlations = [], []
+    keys = Keys()
     for adata, _ in null_runs:
-        pval = adata.obs["scclast_clastokines_secreted_pval"].to_numpy()
-        z = adata.obs["scclast_clastokines_secreted_z"].to_numpy()
+        pval = adata.obs[keys.pval("clastokines_secreted")].to_numpy()
+        z = adata.obs[keys.z("clastokines_secreted")].to_numpy()
         depth = np.log(np.asarray(adata.X.sum(axis=1)).ravel())
         fractions.append(np.mean(pval < 0.05))
         correlations.append(np.corrcoef(depth, z)[0, 1])

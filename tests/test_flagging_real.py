@@ -1,4 +1,8 @@
-"""flag() on real mouse bone-marrow counts: background data without osteoclasts.
+"""tl.flag() on real mouse bone-marrow counts: background data without osteoclasts.
+
+Nothing may be flagged here, and the tests check *why*: every group's lineage state,
+the reason of every row and the message. A flag that stays empty for the wrong reason
+(a broken gate hidden by low coverage, a crash caught somewhere) fails.
 
 Fixtures (MIT, see their README files): ``tests/data/tapseq_baccin_bm`` (Baccin et al.
 2020 via TAPseq; 9,891 genes x 180 cells) and ``tests/data/tradeseq_paul15`` (Paul et
@@ -7,11 +11,35 @@ al. 2015 via tradeSeq; 240 genes x 2,660 cells).
 
 from __future__ import annotations
 
-import pytest
-from scclast.flagging import TABLE_COLUMNS, flag
-from scclast.lineage import OSTEOCLAST, OSTEOMORPH, UNDETERMINED
+import logging
 
+import pytest
+
+from scclast import get, tl
+from scclast._keys import Keys
+from scclast.tl import FLAG_TABLE_COLUMNS, FlagThresholds, LineageRules
+from scclast.tl._lineage_rules import MYELOID_OTHER, NON_LINEAGE, UNDETERMINED
 from tests._paths import TEST_DATA
+
+NO_LINEAGE = (
+    "no osteoclast-lineage group (macrophage, precursor, osteoclast or osteomorph with "
+    "enough cells) in these data: nothing can be flagged; group states: "
+)
+BONE_MARROW_STATES = {
+    "Ery/Mk prog.": MYELOID_OTHER,
+    "Erythroblasts": NON_LINEAGE,
+    "Gran/Mono prog.": MYELOID_OTHER,
+    "LMPPs": MYELOID_OTHER,
+    "Mono prog.": MYELOID_OTHER,
+    "Neutro prog.": MYELOID_OTHER,
+    "Neutrophils": MYELOID_OTHER,
+    "pro-B": NON_LINEAGE,
+}
+REASON = {
+    MYELOID_OTHER: "not flagged: myeloid without an osteoclast-lineage program",
+    NON_LINEAGE: "not flagged: non-lineage (no myeloid identity)",
+    UNDETERMINED: "not flagged: lineage undetermined (low coverage of the lineage genes)",
+}
 
 
 def _read(name: str):
@@ -25,37 +53,88 @@ def bone_marrow():
     return _read("tapseq_baccin_bm")
 
 
-def test_bone_marrow_has_no_osteoclast_and_no_flag(bone_marrow):
+def _states(table) -> dict[str, str]:
+    return dict(zip(table["group"], table["lineage_state"], strict=False))
+
+
+def test_bone_marrow_has_no_osteoclast_and_says_why(bone_marrow, caplog):
     adata = bone_marrow.copy()
-    table = flag(adata, "celltype", enrichment=True, enrichment_permutations=100)
-    assert list(table.columns) == list(TABLE_COLUMNS)
-    assert set(table["group"]) == set(adata.obs["celltype"].astype(str))
-    assert OSTEOCLAST not in set(table["lineage_state"])
-    assert OSTEOMORPH not in set(table["lineage_state"])
-    assert not table["flagged"].any()
-    assert not adata.obs["scclast_flagged"].any()
-    erythroblasts = table[table["group"] == "Erythroblasts"].iloc[0]
-    assert erythroblasts["lineage_state"] == "non-lineage"
-    assert erythroblasts["reasons"] == "not flagged: non-lineage (no myeloid identity)"
+    with caplog.at_level(logging.WARNING, logger="scclast"):
+        tl.flag(adata, "celltype", enrichment=True, enrichment_permutations=100)
+    table = get.flag_table(adata)
+    assert list(table.columns) == list(FLAG_TABLE_COLUMNS)
+    assert len(table) == 8 * 2
+    assert _states(table) == BONE_MARROW_STATES
+    assert _states(get.lineage_table(adata)) == BONE_MARROW_STATES
+    for row in table.itertuples():
+        assert row.reasons == REASON[row.lineage_state], row.group
+        assert not row.flagged
+    assert not adata.obs[Keys().flagged].any()
+    per_cell = adata.obs[Keys().lineage_state].astype(str)
+    assert (per_cell == adata.obs["celltype"].astype(str).map(BONE_MARROW_STATES)).all()
+    message = NO_LINEAGE + f"{MYELOID_OTHER} 6, {NON_LINEAGE} 2"
+    assert adata.uns["scclast"]["flag"]["message"] == message
+    assert message in caplog.messages
+    # The neutrophils are myeloid, and their precursor genes other than RANK are on:
+    # only the RANK requirement keeps them from being called precursors.
+    neutrophils = get.lineage_table(adata).set_index("group").loc["Neutrophils"]
+    assert (
+        "Fos 100%" in neutrophils["evidence"] and "myeloid 7/7 in data" in neutrophils["evidence"]
+    )
+    assert neutrophils["myeloid_fraction"] > 0.5
+    # Without enrichment errors: prerank ran on every group (a descriptive column).
+    secreted = table[table["gene_set"] == "clastokines_secreted"]
+    assert secreted["enrichment_note"].str.startswith("gseapy prerank").all()
     assert table["coverage"].tolist()[:2] == ["3/9", "0/5"]
 
 
-def test_bone_marrow_stays_unflagged_without_the_coverage_guard(bone_marrow):
+def test_the_lineage_gate_not_the_statistics_keeps_erythroblasts_out(bone_marrow):
+    # Erythroblasts detect Acp5 and carry a clear clastokine signal, which a score
+    # alone would flag; the coverage guard is off and every group is big enough.
     adata = bone_marrow.copy()
-    table = flag(adata, "celltype", enrichment=False, min_coverage=0.0, min_cells=5)
+    loose = LineageRules(missing_genes="unmeasured", min_coverage=0.0, min_measured=1)
+    tl.flag(
+        adata,
+        "celltype",
+        enrichment=False,
+        thresholds=FlagThresholds(min_coverage=0.0, min_cells=5),
+        lineage_rules=loose,
+    )
+    table = get.flag_table(adata)
+    erythroblasts = table[table["group"] == "Erythroblasts"].set_index("gene_set")
+    secreted = erythroblasts.loc["clastokines_secreted"]
+    assert secreted["auroc"] > 0.9 and secreted["fdr"] < 1e-10
+    assert secreted["lineage_state"] == NON_LINEAGE
+    assert secreted["reasons"] == REASON[NON_LINEAGE]
+    assert _states(table) == BONE_MARROW_STATES
+    assert not table["reasons"].str.contains("too small|low coverage").any()
     assert not table["flagged"].any()
+    assert adata.uns["scclast"]["lineage"]["rules"]["missing_genes"] == "unmeasured"
 
 
-def test_paul15_completes_and_reports_low_coverage():
+def test_paul15_completes_and_reports_low_coverage(caplog):
     adata = _read("tradeseq_paul15")
-    table = flag(adata, "celltype", enrichment=True, enrichment_permutations=100)
+    with caplog.at_level(logging.WARNING, logger="scclast"):
+        tl.flag(adata, "celltype", enrichment=True, enrichment_permutations=100)
+    table = get.flag_table(adata)
     assert not table["flagged"].any()
+    assert len(table) == 7 * 2
     assert set(table["lineage_state"]) == {UNDETERMINED}
+    assert set(table["reasons"]) == {REASON[UNDETERMINED]}
+    lineage = get.lineage_table(adata)
+    assert set(lineage["myeloid_coverage"]) == {"0/7"}
+    assert (
+        lineage["evidence"]
+        .str.startswith("myeloid 0/7 in data: not assessable (low coverage)")
+        .all()
+    )
     secreted = table[table["gene_set"] == "clastokines_secreted"]
     putative = table[table["gene_set"] == "clastokines_putative"]
     assert set(secreted["coverage"]) == {"1/9"} and set(putative["coverage"]) == {"0/5"}
     assert putative["mean_score"].isna().all()
     assert putative["enrichment_note"].str.startswith("not computed: 0 of 5").all()
-    assert table["reasons"].str.contains("low coverage").all()
-    message = adata.uns["scclast"]["flag"]["message"]
-    assert "no osteoclast-lineage group" in message
+    sets = adata.uns["scclast"]["flag"]["sets"]
+    assert not sets["clastokines_putative"]["scored"]
+    message = NO_LINEAGE + f"{UNDETERMINED} 7"
+    assert adata.uns["scclast"]["flag"]["message"] == message
+    assert message in caplog.messages

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scclast.flagging import calibrated_z, default_n_match, match_controls, set_rng
 from scipy import stats
 
 from scclast._stats import (
@@ -14,6 +13,7 @@ from scclast._stats import (
     empirical_pvalue,
     summarise_groups,
 )
+from scclast.tl._flag import calibrated_z, default_n_match, match_controls, set_rng
 
 
 def test_auroc_is_probability_of_superiority_with_ties_as_half():
@@ -67,8 +67,13 @@ def test_empirical_pvalue_and_calibrated_z():
     controls = np.tile(np.arange(1.0, 100.0), (2, 1))
     p = empirical_pvalue(np.array([100.0, 50.0]), controls)
     assert p[0] == pytest.approx(1 / 100) and p[1] == pytest.approx(51 / 100)
-    z = calibrated_z(np.array([2.0, 5.0]), np.array([[1.0, 3.0], [5.0, 5.0]]))
-    assert z[0] == pytest.approx(0.0) and z[1] == 0.0
+    z = calibrated_z(np.array([2.0, 5.0, 4.0]), np.array([[1.0, 3.0], [5.0, 5.0], [1.0, 3.0]]))
+    assert z[0] == pytest.approx(0.0) and z[1] == 0.0  # at the mean; constant controls
+    assert z[2] == pytest.approx(2.0 / np.std([1.0, 3.0], ddof=1))
+    rng = np.random.default_rng(0)
+    controls = rng.normal(size=(5, 50))
+    expected = (controls[:, 0] * 3 - controls.mean(axis=1)) / controls.std(axis=1, ddof=1)
+    assert np.allclose(calibrated_z(controls[:, 0] * 3, controls), expected)
 
 
 def test_controls_match_mean_and_variance_and_are_seeded():

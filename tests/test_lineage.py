@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
-from scclast.lineage import (
+
+from scclast import genesets, get, tl
+from scclast._errors import ScclastInputError
+from scclast._keys import Keys
+from scclast._stats import GroupGeneSummary
+from scclast.testing import simulate_groups as simulate
+from scclast.tl import STATES, LineageRules
+from scclast.tl._lineage import lineage_gene_sets
+from scclast.tl._lineage_rules import (
     MYELOID_OTHER,
     NON_LINEAGE,
     OSTEOCLAST,
     OSTEOMORPH,
-    STATES,
     UNDETERMINED,
-    LineageRules,
     call_states,
-    lineage_gene_sets,
-    lineage_states,
 )
-
-from scclast import genesets
-from scclast._errors import ScclastInputError
-from scclast._stats import GroupGeneSummary
-from scclast.testing import simulate_groups as simulate
 from tests._paths import TEST_DATA
 
 SETS = lineage_gene_sets("mouse")
@@ -41,6 +42,12 @@ def _on(*names: str, rate: float = 0.9) -> dict[str, float]:
 
 def _states(table):
     return dict(zip(table["group"], table["lineage_state"], strict=True))
+
+
+def _lineage_states(adata, groupby: str, **kwargs) -> pd.DataFrame:
+    """Call the states in place (the return rule: ``None``) and read the table back."""
+    assert tl.lineage_states(adata, groupby, **kwargs) is None
+    return get.lineage_table(adata, kwargs.get("key_added", "scclast"))
 
 
 def test_osteoclast_genes_without_myeloid_identity_are_non_lineage():
@@ -144,19 +151,42 @@ def test_lineage_states_on_simulated_cells_writes_obs_and_uns():
     adata = simulate(
         {"macrophage": 80, "oc_precursor": 80, "osteoclast": 80, "stromal": 60}, seed=3
     )
-    table = lineage_states(adata, "state_true")
+    table = _lineage_states(adata, "state_true")
     assert _states(table) == {
         "macrophage": "macrophage",
         "oc_precursor": "oc_precursor",
         "osteoclast": OSTEOCLAST,
         "stromal": NON_LINEAGE,
     }
-    per_cell = adata.obs["scclast_lineage_state"].astype(str)
+    assert table["osteoclast_lineage"].dtype == bool
+    assert table["osteoclast_lineage"].tolist() == [True, True, True, False]
+    column = Keys().lineage_state
+    assert column == "scclast_lineage_state"
+    per_cell = adata.obs[column].astype(str)
     assert (per_cell == adata.obs["state_true"].astype(str).replace("stromal", NON_LINEAGE)).all()
-    assert set(adata.obs["scclast_lineage_state"].cat.categories) <= set(STATES)
+    assert set(adata.obs[column].cat.categories) <= set(STATES)
     block = adata.uns["scclast"]["lineage"]
-    assert block["rules"]["detect_fraction"] == 0.25
+    assert block["rules"] == LineageRules().as_dict()
+    assert block["parameters"]["groupby"] == "state_true"
     assert block["table"].shape[0] == 4
+    assert get.scores(adata).columns.tolist() == [column]
+
+
+def test_lineage_states_key_added_and_copy():
+    adata = simulate({"macrophage": 40, "osteoclast": 40, "stromal": 30}, seed=4)
+    before = adata.obs.copy()
+    copy = tl.lineage_states(adata, "state_true", key_added="mine", copy=True)
+    assert isinstance(copy, ad.AnnData) and copy is not adata
+    pd.testing.assert_frame_equal(adata.obs, before)
+    assert "mine" not in adata.uns
+    assert "mine_lineage_state" in copy.obs and "scclast_lineage_state" not in copy.obs
+    assert _states(get.lineage_table(copy, "mine")) == {
+        "macrophage": "macrophage",
+        "osteoclast": OSTEOCLAST,
+        "stromal": NON_LINEAGE,
+    }
+    with pytest.raises(ScclastInputError, match="found under key_added='mine'"):
+        get.lineage_table(copy)
 
 
 def test_lineage_states_missing_groupby_lists_columns():
@@ -164,7 +194,7 @@ def test_lineage_states_missing_groupby_lists_columns():
     with pytest.raises(
         ScclastInputError, match=r"groupby='cluster'.*available columns: state_true"
     ):
-        lineage_states(adata, "cluster")
+        tl.lineage_states(adata, "cluster")
 
 
 def test_real_bone_marrow_never_has_a_mature_osteoclast():
@@ -175,7 +205,7 @@ def test_real_bone_marrow_never_has_a_mature_osteoclast():
         LineageRules(),
         LineageRules(missing_genes="unmeasured", min_coverage=0.0, min_measured=1),
     ):
-        states = _states(lineage_states(adata, "celltype", rules=rules))
+        states = _states(_lineage_states(adata, "celltype", rules=rules))
         assert OSTEOCLAST not in states.values()
         assert OSTEOMORPH not in states.values()
         # Erythroblasts detect Acp5 in about half their cells but have no myeloid identity.
@@ -203,5 +233,7 @@ def test_real_bone_marrow_has_no_osteoclast_lineage_group():
     from scclast.datasets import bone_marrow_baccin2020
 
     adata = bone_marrow_baccin2020()
-    table = lineage_states(adata, "celltype")
-    assert set(table["lineage_state"]) <= {MYELOID_OTHER, NON_LINEAGE}
+    table = _lineage_states(adata, "celltype")
+    assert set(table["lineage_state"]) == {MYELOID_OTHER, NON_LINEAGE}
+    non_lineage = table.loc[table["lineage_state"] == NON_LINEAGE, "group"]
+    assert sorted(non_lineage) == ["Erythroblasts", "pro-B"]

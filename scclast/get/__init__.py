@@ -36,6 +36,8 @@ import pandas as pd
 
 from scclast._groups import group_codes
 from scclast._keys import DEFAULT_KEY, Keys, Step
+from scclast._matrix import expression_view
+from scclast._stats import summarise_groups
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -118,7 +120,21 @@ def drivers(adata: AnnData, key_added: str = DEFAULT_KEY) -> pd.DataFrame:
 
 
 def enrichment_table(adata: AnnData, key_added: str = DEFAULT_KEY) -> pd.DataFrame:
-    """gseapy prerank per group x set, from :func:`scclast.tl.prerank` (descriptive)."""
+    """gseapy prerank per group x set, from :func:`scclast.tl.prerank` (descriptive).
+
+    Columns: :data:`scclast.tl._enrichment.COLUMNS` (``group``, ``gene_set``,
+    ``n_genes``, ``n_in_ranking``, ``es``, ``nes``, ``nes_pvalue``, ``nes_fdr``,
+    ``lead_genes``, ``enrichment_note``).
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.prerank(adata, "cluster", "clastokines_secreted", permutation_num=100)
+    >>> table = enrichment_table(adata)
+    >>> table.shape, table.loc[table["nes"].idxmax(), "group"]
+    ((5, 10), '3')
+    """
     block = Keys(key_added).require(adata, Step.ENRICHMENT, "scclast.tl.prerank")
     return _restore(block["table"])
 
@@ -130,6 +146,16 @@ def scores(adata: AnnData, key_added: str = DEFAULT_KEY) -> pd.DataFrame:
     Leiden clusters, in ``obs`` order; the index is named ``cell``. Columns are taken
     from the steps' records, not matched by prefix, so the user's own columns never
     slip in.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> adata.obs["scclast_note"] = "mine"  # a user column: never taken
+    >>> scclast.tl.score(adata, "clastokines_secreted", method="mean")
+    >>> scclast.tl.lineage_states(adata, "cluster")
+    >>> scores(adata).columns.tolist()
+    ['scclast_clastokines_secreted', 'scclast_lineage_state']
     """
     columns = Keys(key_added).score_columns(adata)
     frame = adata.obs[columns].copy()
@@ -156,7 +182,20 @@ def flagged_groups(adata: AnnData | pd.DataFrame, key_added: str = DEFAULT_KEY) 
 
 
 def groupby(adata: AnnData, key_added: str = DEFAULT_KEY) -> str:
-    """The grouping column of the last flag: the one given, or the Leiden clusters built."""
+    """The grouping column of the last flag: the one given, or the Leiden clusters built.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False, key_added="run2")
+    >>> groupby(adata, "run2")
+    'cluster'
+    >>> groupby(adata)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: adata.uns['scclast']['flag'] is missing: run ...
+    """
     block = Keys(key_added).require(adata, Step.FLAG, _RUN_FLAG)
     recorded = block.get("groupby")
     if isinstance(recorded, str) and recorded in adata.obs:
@@ -202,9 +241,6 @@ def group_expression(
     >>> frac["Ctsk"].tolist()
     [0.5, 1.0]
     """
-    from scclast._matrix import expression_view
-    from scclast._stats import summarise_groups
-
     view = view if view is not None else expression_view(adata)
     codes, groups = group_codes(adata, groupby)
     indices, found, _ = view.index_of(genes)

@@ -59,6 +59,19 @@ def simulate(
         ``{state: genes}``: genes raised ``program_fold``-fold in that state.
     lineage_of
         Lineage profile of extra states, e.g. ``{"osteoclast_secretory": "osteoclast"}``.
+    program_fold
+        Fold change of the ``program`` genes.
+    library_size, dispersion
+        Mean library size at depth 1, and the negative binomial dispersion.
+
+    Examples
+    --------
+    >>> adata = simulate({"osteoclast": 30, "stromal": 20}, seed=0, n_background=50,
+    ...                  program={"osteoclast": ["Slit3", "Lif"]})
+    >>> adata.obs["state_true"].value_counts().sort_index().to_dict()
+    {'osteoclast': 30, 'stromal': 20}
+    >>> bool(adata.X.sum() > 0), adata.var_names[-1]
+    (True, 'Bg0050')
     """
     rng = np.random.default_rng(seed)
     genes = _genes(n_background)

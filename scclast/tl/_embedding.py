@@ -13,6 +13,7 @@ import time
 import warnings
 from typing import TYPE_CHECKING, Any
 
+import anndata
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -93,10 +94,13 @@ def umap(
     Examples
     --------
     >>> import scclast
-    >>> adata = scclast.datasets.example()
+    >>> adata = scclast.datasets.example()[::5].copy()  # 600 cells: a quick example
     >>> scclast.tl.umap(adata)
-    >>> adata.obsm["X_umap"].shape
-    (3000, 2)
+    >>> adata.obsm["X_umap"].shape, adata.uns["scclast"]["embedding"]["computed"]
+    ((600, 2), True)
+    >>> scclast.tl.umap(adata)  # a usable stored UMAP is kept
+    >>> adata.uns["scclast"]["embedding"]["computed"]
+    False
     """
     keys = Keys(key_added)
     adata = copy_or_self(adata, copy)
@@ -136,8 +140,7 @@ def _compute_umap(
     n_pcs: int,
     n_neighbors: int,
 ) -> None:
-    import anndata
-    import scanpy as sc
+    import scanpy as sc  # on first use: importing scclast.tl stays fast
 
     started = time.perf_counter()
     view = expression_view(adata)

@@ -143,6 +143,19 @@ def calibrate(
 
     Flagging sets also get one variant per measured factor with that factor left out.
     See the module documentation for the definition.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> from scclast._matrix import expression_view
+    >>> from scclast.tl._flag._plan import plan_sets
+    >>> view = expression_view(scclast.datasets.example())
+    >>> plans = plan_sets(view, ["clastokines_secreted"], "mouse")
+    >>> secreted = calibrate(view, plans, n_control_sets=20, seed=0)["clastokines_secreted"]
+    >>> secreted.z.shape, secreted.controls.shape  # 3000 cells; 20 sets of 9 genes
+    ((3000,), (20, 9))
+    >>> len(secreted.loo) == len(plans["clastokines_secreted"].factors())
+    True
     """
     mean, var = gene_moments(view)
     n_match = n_match or default_n_match(view.n_vars)

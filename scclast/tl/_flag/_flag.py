@@ -11,13 +11,17 @@ The stages, one module each: :mod:`~scclast.tl._flag._plan` (which sets, which r
 :mod:`~scclast.tl._flag._calibrate` (per-cell scores against matched control sets),
 :mod:`~scclast.tl._flag._group_stats` (per-group statistics and the decision) and
 :mod:`~scclast.tl._flag._reasons` (the decision in words). This module runs them in
-order and writes the results into the AnnData.
+order, each behind one call of :func:`flag`: read the inputs (matrix, species, set
+plans), make the groups (given, or Leiden clusters), call the lineage states,
+calibrate, score, build the table, optionally run enrichment, and write the results
+into the AnnData.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +51,7 @@ from scclast._groups import (
 from scclast._keys import DEFAULT_KEY, Keys, Step
 from scclast._matrix import expression_view, normalised_anndata
 from scclast._provenance import provenance
+from scclast._stats import GroupGeneSummary
 from scclast._types import RANK_METHODS, SCORE_METHODS, RankMethod, ScoreMethod, Species
 from scclast.tl._cluster import leiden_clusters, store_clusters
 from scclast.tl._enrichment import prerank_groups
@@ -184,110 +189,198 @@ def flag(
     _check_methods(method, enrichment, enrichment_rank_method)
     keys = Keys(key_added)
     adata = copy_or_self(adata, copy)
+    matrix = {"layer": layer, "use_raw": use_raw, "gene_symbols": gene_symbols}
     if groupby is not None:
         group_codes(adata, groupby)  # fail fast on a missing column
-    view = expression_view(
-        adata, layer=layer, use_raw=use_raw, gene_symbols=gene_symbols, species=species
+    inputs = _read_inputs(adata, gene_sets, species, osteomorph_signature, matrix)
+    groups = _make_groups(adata, groupby, inputs, resolution=resolution, seed=seed, keys=keys)
+    summary, lineage, big = _call_lineage(inputs, groups, thresholds, lineage_rules)
+    calibrated = calibrate(
+        inputs.view, inputs.plans, n_control_sets, seed, n_match, min_genes=thresholds.min_genes
     )
+    add_lineage_scores(lineage, calibrated, groups.codes, inputs.lineage_plans)
+    raw = _raw_scores(adata, inputs, method, matrix, keys, seed, thresholds)
+    table, drivers = group_table(
+        inputs.plans, calibrated, raw, groups.codes, summary, lineage, thresholds
+    )
+    enrichment_table = None
+    if enrichment:
+        enrichment_table = _enrichment(
+            adata, inputs, groups, big, enrichment_permutations, enrichment_rank_method, seed
+        )
+    results = _Results(
+        lineage=lineage,
+        calibrated=calibrated,
+        table=finish_table(table, enrichment_table, enrichment),
+        drivers=drivers,
+        message=_message(lineage, big),
+    )
+    if results.message:
+        log.warning(results.message)
+    parameters = {
+        "groupby": groups.groupby,
+        "gene_sets": _describe(gene_sets),
+        "species": species,
+        "method": method,
+        "thresholds": thresholds.as_dict(),
+        "lineage_rules": lineage_rules.as_dict(),
+        "osteomorph_signature": _describe(osteomorph_signature),
+        "n_control_sets": n_control_sets,
+        "n_match": n_match,
+        "seed": seed,
+        "enrichment": enrichment,
+        "enrichment_permutations": enrichment_permutations,
+        "enrichment_rank_method": enrichment_rank_method,
+        "resolution": resolution,
+        **matrix,
+        "key_added": key_added,
+    }
+    _write_results(adata, keys, inputs, groups, results, lineage_rules, parameters)
+    return adata if copy else None
+
+
+@dataclass
+class _Inputs:
+    """What the matrix and the requested sets resolve to (stage 1)."""
+
+    view: ExpressionView
+    species: str
+    plans: dict[str, SetPlan]
+    lineage_sets: dict[str, list[str]]
+    lineage_plans: dict[str, str]
+
+    @property
+    def tested_genes(self) -> set[str]:
+        """Measured genes of the flagging sets (kept out of clustering)."""
+        return {g for p in self.plans.values() if p.role == "flag" for g in p.found}
+
+
+def _read_inputs(
+    adata: AnnData,
+    gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str],
+    species: str,
+    osteomorph_signature: Mapping[str, Iterable[str]] | Iterable[str] | str | Path | None,
+    matrix: Mapping[str, Any],
+) -> _Inputs:
+    """The expression view, the species and the plans of every set to score."""
+    view = expression_view(adata, species=species, **matrix)
     check_view(view)
     species_used = resolve_species(view, species)
     plans = plan_sets(view, gene_sets, species_used)
-    tested_genes = {g for p in plans.values() if p.role == "flag" for g in p.found}
     lineage_sets = lineage_gene_sets(species_used, osteomorph_signature)
     lineage_plans = add_lineage_plans(plans, view, lineage_sets, species_used)
+    return _Inputs(view, species_used, plans, lineage_sets, lineage_plans)
 
+
+@dataclass
+class _Groups:
+    """The groups a flag compares (stage 2): given, or Leiden clusters built here."""
+
+    groupby: str
+    codes: np.ndarray
+    labels: list[str]
+    clustering: dict[str, Any]
+    normalised: AnnData | None = None
+
+    def normalised_for(self, inputs: _Inputs, adata: AnnData) -> AnnData:
+        """The log-normalised copy (built once, shared by clustering and enrichment)."""
+        if self.normalised is None:
+            self.normalised = normalised_anndata(inputs.view, obs_names=adata.obs_names)
+        return self.normalised
+
+
+def _make_groups(
+    adata: AnnData,
+    groupby: str | None,
+    inputs: _Inputs,
+    *,
+    resolution: float,
+    seed: int,
+    keys: Keys,
+) -> _Groups:
+    """The given grouping, or Leiden clusters without the tested genes."""
     clustering: dict[str, Any] = {"method": "none", "groupby": groupby}
     normalised = None
     if groupby is None:
-        normalised = normalised_anndata(view, obs_names=adata.obs_names)
+        normalised = normalised_anndata(inputs.view, obs_names=adata.obs_names)
         labels, clustering = leiden_clusters(
-            normalised, exclude_genes=tested_genes, resolution=resolution, seed=seed
+            normalised, exclude_genes=inputs.tested_genes, resolution=resolution, seed=seed
         )
         groupby = store_clusters(adata, labels, clustering, keys)
         clustering["groupby"] = groupby
     codes, groups = group_codes(adata, groupby)
+    return _Groups(groupby, codes, groups, clustering, normalised)
 
-    all_gene_lists = [p.found for p in plans.values()] + list(lineage_sets.values())
-    summary = summarise_sets(view, codes, groups, all_gene_lists)
+
+def _call_lineage(
+    inputs: _Inputs, groups: _Groups, thresholds: FlagThresholds, rules: LineageRules
+) -> tuple[GroupGeneSummary, pd.DataFrame, np.ndarray]:
+    """One pass of per-group gene sums, then the lineage state of every group.
+
+    Returns the summary, the lineage table and which groups are big enough to test.
+    """
+    gene_lists = [p.found for p in inputs.plans.values()] + list(inputs.lineage_sets.values())
+    summary = summarise_sets(inputs.view, groups.codes, groups.labels, gene_lists)
     big = summary.n_cells >= thresholds.min_cells
-    lineage_table = call_states(
-        summary, lineage_sets, lineage_rules, eligible=big, n_vars=view.n_vars
+    table = call_states(
+        summary, inputs.lineage_sets, rules, eligible=big, n_vars=inputs.view.n_vars
     )
-    calibrated = calibrate(
-        view, plans, n_control_sets, seed, n_match, min_genes=thresholds.min_genes
-    )
-    add_lineage_scores(lineage_table, calibrated, codes, lineage_plans)
-    raw = _raw_scores(
-        adata, plans, method, species_used, layer, use_raw, gene_symbols, keys, seed, thresholds
-    )
-    table, drivers = group_table(plans, calibrated, raw, codes, summary, lineage_table, thresholds)
-    enrichment_table = None
-    if enrichment:
-        normalised = (
-            normalised
-            if normalised is not None
-            else normalised_anndata(view, obs_names=adata.obs_names)
-        )
-        enrichment_table = _enrichment(
-            normalised, codes, groups, plans, big, enrichment_permutations,
-            enrichment_rank_method, seed,
-        )  # fmt: skip
-    table = finish_table(table, enrichment_table, enrichment)
-    message = _message(lineage_table, big)
-    if message:
-        log.warning(message)
+    return summary, table, big
 
-    columns = _write_obs(adata, plans, calibrated, codes, table, keys)
-    write_lineage_states(adata, codes, lineage_table, keys)
+
+@dataclass
+class _Results:
+    """Everything a flag writes back (stages 3 to 6)."""
+
+    lineage: pd.DataFrame
+    calibrated: dict[str, Calibrated]
+    table: pd.DataFrame
+    drivers: pd.DataFrame
+    message: str
+
+
+def _write_results(
+    adata: AnnData,
+    keys: Keys,
+    inputs: _Inputs,
+    groups: _Groups,
+    results: _Results,
+    lineage_rules: LineageRules,
+    parameters: dict[str, Any],
+) -> None:
+    """``obs`` columns, the lineage record and the flag record (``uns[key_added]``)."""
+    table = results.table
+    columns = _write_obs(adata, inputs.plans, results.calibrated, groups.codes, table, keys)
+    write_lineage_states(adata, groups.codes, results.lineage, keys)
     record_states(
         adata,
-        lineage_table,
+        results.lineage,
         lineage_rules,
         keys,
-        matrix=view.record,
-        parameters={"groupby": groupby, "species": species, "layer": layer, "use_raw": use_raw},
+        matrix=inputs.view.record,
+        parameters={k: parameters[k] for k in ("groupby", "species", "layer", "use_raw")},
     )
-    block = provenance(
-        groupby=groupby,
-        gene_sets=_describe(gene_sets),
-        species=species,
-        method=method,
-        thresholds=thresholds.as_dict(),
-        lineage_rules=lineage_rules.as_dict(),
-        osteomorph_signature=_describe(osteomorph_signature),
-        n_control_sets=n_control_sets,
-        n_match=n_match,
-        seed=seed,
-        enrichment=enrichment,
-        enrichment_permutations=enrichment_permutations,
-        enrichment_rank_method=enrichment_rank_method,
-        resolution=resolution,
-        layer=layer,
-        use_raw=use_raw,
-        gene_symbols=gene_symbols,
-        key_added=key_added,
-    )
+    block = provenance(**parameters)
     block.update(
-        groupby=groupby,
-        species_used=species_used,
-        matrix=view.record,
+        groupby=groups.groupby,
+        species_used=inputs.species,
+        matrix=inputs.view.record,
         table=table_for_uns(table),
-        drivers=table_for_uns(drivers),
-        sets=_set_records(plans, calibrated, view),
+        drivers=table_for_uns(results.drivers),
+        sets=_set_records(inputs.plans, results.calibrated, inputs.view),
         columns=columns,
-        clustering=clustering,
-        message=message,
-        calibration=_calibration_note(n_control_sets, n_match),
+        clustering=groups.clustering,
+        message=results.message,
+        calibration=_calibration_note(parameters["n_control_sets"], parameters["n_match"]),
     )
     keys.store(adata, Step.FLAG, block)
     log.info(
         "flagged %d of %d group x set rows (%d groups x %d flagging sets)",
         int(table["flagged"].sum()),
         len(table),
-        len(groups),
-        sum(p.role == "flag" for p in plans.values()),
+        len(groups.labels),
+        sum(p.role == "flag" for p in inputs.plans.values()),
     )
-    return adata if copy else None
 
 
 def _check_parameters(
@@ -318,28 +411,23 @@ def _check_methods(method: str, enrichment: bool, rank_method: str) -> None:
 
 def _raw_scores(
     adata: AnnData,
-    plans: Mapping[str, SetPlan],
+    inputs: _Inputs,
     method: str,
-    species: str,
-    layer: str | None,
-    use_raw: bool,
-    gene_symbols: str | None,
+    matrix: Mapping[str, Any],
     keys: Keys,
     seed: int,
     thresholds: FlagThresholds,
 ) -> dict[str, np.ndarray]:
     """Uncalibrated scores with :func:`scclast.tl.score` (``obs[keys.score(set)]``)."""
-    sets = {p.name: p.found for p in plans.values() if len(p.found) >= thresholds.min_genes}
+    sets = {p.name: p.found for p in inputs.plans.values() if len(p.found) >= thresholds.min_genes}
     if not sets:
         return {}
     score(
         adata,
         sets,
         method=method,
-        species=species,
-        layer=layer,
-        use_raw=use_raw,
-        gene_symbols=gene_symbols,
+        species=inputs.species,
+        **matrix,
         key_added=keys.key_added,
         min_genes=thresholds.min_genes,
         seed=seed,
@@ -348,18 +436,21 @@ def _raw_scores(
 
 
 def _enrichment(
-    normalised: AnnData,
-    codes: np.ndarray,
-    groups: list[str],
-    plans: Mapping[str, SetPlan],
+    adata: AnnData,
+    inputs: _Inputs,
+    groups: _Groups,
     big: np.ndarray,
     permutations: int,
     rank_method: str,
     seed: int,
 ) -> pd.DataFrame:
-    normalised.obs["_scclast_group"] = pd.Categorical(per_cell(codes, groups), categories=groups)
-    tested = [gr for gr, ok in zip(groups, big, strict=True) if ok]
-    sets = {p.name: p.genes for p in plans.values() if p.role == "flag"}
+    """gseapy prerank of the flagging sets in every group big enough to test."""
+    normalised = groups.normalised_for(inputs, adata)
+    normalised.obs["_scclast_group"] = pd.Categorical(
+        per_cell(groups.codes, groups.labels), categories=groups.labels
+    )
+    tested = [gr for gr, ok in zip(groups.labels, big, strict=True) if ok]
+    sets = {p.name: p.genes for p in inputs.plans.values() if p.role == "flag"}
     return prerank_groups(
         normalised,
         "_scclast_group",

@@ -284,6 +284,19 @@ def add_lineage_scores(
 
     The scores are evidence beside the detection-based call (appended to ``evidence``);
     they do not change it.
+
+    Examples
+    --------
+    >>> from scclast.tl._flag._calibrate import Calibrated
+    >>> table = pd.DataFrame({"evidence": ["osteoclast 11/11 in data", "osteoclast 0/11"]})
+    >>> z = np.array([1.0, 3.0, -1.0])
+    >>> calibrated = {"state_osteoclast": Calibrated(z=z, pvalue=z * 0, raw=z)}
+    >>> add_lineage_scores(table, calibrated, np.array([0, 0, 1]),
+    ...                    {"osteoclast": "state_osteoclast"})
+    >>> table["osteoclast_score"].tolist()
+    [2.0, -1.0]
+    >>> table["evidence"].iloc[0]
+    'osteoclast 11/11 in data; mean calibrated z: osteoclast 2.00'
     """
     parts = [[] for _ in range(len(lineage_table))]
     for program, name in names.items():
@@ -303,7 +316,19 @@ def add_lineage_scores(
 def finish_table(
     table: pd.DataFrame, enrichment_table: pd.DataFrame | None, enrichment: bool
 ) -> pd.DataFrame:
-    """Add the enrichment columns and order the columns as :data:`TABLE_COLUMNS`."""
+    """Add the enrichment columns and order the columns as :data:`TABLE_COLUMNS`.
+
+    Examples
+    --------
+    >>> enrichment_columns = ("nes", "nes_pvalue", "nes_fdr", "enrichment_note")
+    >>> core = [c for c in TABLE_COLUMNS if c not in enrichment_columns]
+    >>> table = pd.DataFrame([dict.fromkeys(core, 0)]).assign(group="3", flagged=1)
+    >>> done = finish_table(table, None, enrichment=False)
+    >>> list(done.columns) == list(TABLE_COLUMNS), done["flagged"].dtype.name
+    (True, 'bool')
+    >>> done.loc[0, "enrichment_note"]
+    'not run (enrichment=False)'
+    """
     table = table.drop(columns=["_scored"], errors="ignore")
     if enrichment_table is not None and len(enrichment_table):
         keep = ["group", "gene_set", "nes", "nes_pvalue", "nes_fdr", "enrichment_note"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from scclast import genesets
 from scclast._errors import ScclastInputError
-from scclast.tl._lineage import LINEAGE_SETS
+from scclast.tl._lineage_rules import LINEAGE_SETS
 
 if TYPE_CHECKING:
     from scclast._matrix import ExpressionView
@@ -78,8 +78,17 @@ def plan_sets(
 
     Examples
     --------
-    >>> plans = plan_sets(view, ["clastokines_secreted"], "mouse")  # doctest: +SKIP
-    >>> plans["clastokines_secreted"].factors()  # doctest: +SKIP
+    >>> import scclast
+    >>> from scclast._matrix import expression_view
+    >>> view = expression_view(scclast.datasets.example())
+    >>> plans = plan_sets(view, ["clastokines_secreted"], "mouse")
+    >>> {name: plan.role for name, plan in plans.items()}  # doctest: +NORMALIZE_WHITESPACE
+    {'clastokines_secreted': 'flag', 'coupling_inhibitory': 'inhibitory',
+     'secretory_machinery': 'machinery'}
+    >>> plans["clastokines_secreted"].coverage
+    '9/9'
+    >>> list(plans["clastokines_secreted"].factors())[:2]
+    ['s1p', 'wnt10b']
     """
     requested = genesets.resolve_gene_sets(gene_sets, species)
     inhibitory_genes = _inhibitory_genes(species)
@@ -155,7 +164,20 @@ def add_lineage_plans(
     lineage_sets: Mapping[str, list[str]],
     species: str,
 ) -> dict[str, str]:
-    """Score the lineage programs too (evidence only); returns program -> set name."""
+    """Score the lineage programs too (evidence only); returns program -> set name.
+
+    Examples
+    --------
+    >>> import scclast
+    >>> from scclast._matrix import expression_view
+    >>> from scclast.tl._lineage import lineage_gene_sets
+    >>> view = expression_view(scclast.datasets.example())
+    >>> plans = plan_sets(view, ["clastokines_secreted"], "mouse")
+    >>> add_lineage_plans(plans, view, lineage_gene_sets("mouse"), "mouse")["osteoclast"]
+    'state_osteoclast'
+    >>> plans["state_osteoclast"].role
+    'lineage'
+    """
     names = {}
     for program, genes in lineage_sets.items():
         name = LINEAGE_SETS.get(program, program)
@@ -165,16 +187,11 @@ def add_lineage_plans(
     return names
 
 
-def all_genes(plans: Mapping[str, SetPlan]) -> set[str]:
-    return {g for p in plans.values() for g in p.found}
-
-
 __all__ = [
     "DEFAULT_GENE_SETS",
     "INHIBITORY_SET",
     "MACHINERY_SET",
     "SetPlan",
     "add_lineage_plans",
-    "all_genes",
     "plan_sets",
 ]

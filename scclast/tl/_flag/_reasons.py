@@ -8,11 +8,26 @@ from typing import Any
 import numpy as np
 
 from scclast.tl._flag._thresholds import FlagThresholds
-from scclast.tl._lineage import MYELOID_OTHER, NON_LINEAGE, UNDETERMINED
+from scclast.tl._lineage_rules import MYELOID_OTHER, NON_LINEAGE, UNDETERMINED
 
 
 def reasons(row: Mapping[str, Any], limits: FlagThresholds, cutoff: float) -> str:
-    """Why a row is (not) flagged, in one line."""
+    """Why a row is (not) flagged, in one line.
+
+    ``row`` is a row of the table being built by
+    :func:`~scclast.tl._flag._group_stats.group_table` (with its private ``_big``,
+    ``_lineage``, ``_scored`` and ``_covered`` columns); ``cutoff`` is the BH cut-off
+    the leave-one-out variants are held to.
+
+    Examples
+    --------
+    >>> reasons({"lineage_state": "osteoclast", "_big": False, "n_cells": 8},
+    ...         FlagThresholds(), cutoff=0.01)
+    'not flagged: too small (8 cells < 10)'
+    >>> reasons({"lineage_state": "non-lineage", "_big": True, "_lineage": False},
+    ...         FlagThresholds(), cutoff=0.01)
+    'not flagged: non-lineage (no myeloid identity)'
+    """
     state = row["lineage_state"]
     if not row["_big"]:
         return f"not flagged: too small ({row['n_cells']} cells < {limits.min_cells})"
@@ -80,6 +95,13 @@ def _side_reason(row: Mapping[str, Any]) -> str:
 
 
 def fmt_p(value: float) -> str:
+    """A p-value as text: two significant digits, or ``1.5e-7`` style when small.
+
+    Examples
+    --------
+    >>> fmt_p(0.0123), fmt_p(3.2e-7), fmt_p(float("nan"))
+    ('0.012', '3.2e-7', 'NA')
+    """
     if not np.isfinite(value):
         return "NA"
     return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}".replace("e-0", "e-")

@@ -1,0 +1,425 @@
+"""The rules of the lineage calls: from per-group detection rates to one state per group.
+
+A group (cluster or cell-type label) is called from the detection of the catalogue's
+lineage sets in its cells:
+
+1. ``lineage_myeloid`` is the identity gate. A group whose cells do not detect most
+   myeloid identity genes is ``"non-lineage"``, whatever else it expresses: stromal and
+   osteoblast-lineage cells also express Ctsk, Mmp9 and Acp5, and those genes alone must
+   never make a group an osteoclast.
+2. Past the gate, the state programs ``state_osteoclast``, ``state_oc_precursor`` and
+   ``state_macrophage`` are checked for absolute presence (several genes detected in
+   a good fraction of the cells) and compared with the best myeloid group; the program
+   strongest relative to its best group wins, the most mature on a tie. A
+   user-supplied osteomorph signature is checked first (only when given; never
+   guessed). A myeloid group with none of them is ``"myeloid (no osteoclast-lineage
+   program)"`` (granulocytes, progenitors).
+3. When too few genes of a set are measured (targeted panels), the set cannot be
+   assessed; if that leaves no basis for a call the state is ``"undetermined (low
+   coverage)"`` rather than a guess. In a whole-transcriptome matrix (5,000 genes or
+   more by default) a missing gene was filtered for having (almost) no counts, and
+   counts as not detected instead.
+
+The thresholds are in :class:`LineageRules`. Every call carries its evidence: per set,
+genes in the data / in the set, genes detected in the group with their detection
+rates, and whether the program is present.
+
+Known limitation: the calls use only the catalogue's genes. ``state_oc_precursor``
+holds broadly expressed genes (Fos, Cited2), so a precursor call also requires RANK
+(``Tnfrsf11a``) to be detected (:attr:`LineageRules.precursor_requires_rank`);
+otherwise myeloid groups such as neutrophils would be called precursors on
+bone-marrow data.
+
+This module is pure computation on a :class:`~scclast._stats.GroupGeneSummary`; reading
+an AnnData and writing the results is :mod:`scclast.tl._lineage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scclast._errors import ScclastInputError
+from scclast._stats import GroupGeneSummary
+
+MYELOID = "myeloid"
+MACROPHAGE = "macrophage"
+OC_PRECURSOR = "oc_precursor"
+OSTEOCLAST = "osteoclast"
+OSTEOMORPH = "osteomorph"
+NON_LINEAGE = "non-lineage"
+MYELOID_OTHER = "myeloid (no osteoclast-lineage program)"
+UNDETERMINED = "undetermined (low coverage)"
+
+LINEAGE_SETS: dict[str, str] = {
+    MYELOID: "lineage_myeloid",
+    MACROPHAGE: "state_macrophage",
+    OC_PRECURSOR: "state_oc_precursor",
+    OSTEOCLAST: "state_osteoclast",
+}
+"""Program name -> catalogue set used for it."""
+
+OSTEOCLAST_LINEAGE: tuple[str, ...] = (MACROPHAGE, OC_PRECURSOR, OSTEOCLAST, OSTEOMORPH)
+"""States that count as osteoclast-lineage (candidates for flagging)."""
+
+STATES: tuple[str, ...] = (*OSTEOCLAST_LINEAGE, MYELOID_OTHER, NON_LINEAGE, UNDETERMINED)
+"""Every state a group can receive, most mature lineage state first."""
+
+MISSING_GENE_MODES: tuple[str, ...] = ("auto", "unmeasured", "undetected")
+
+
+@dataclass(frozen=True)
+class LineageRules:
+    """Thresholds of the lineage calls (named, documented defaults).
+
+    Attributes
+    ----------
+    detect_fraction
+        A gene counts as *detected in a group* when at least this fraction of the
+        group's cells have a non-zero value (default 0.25).
+    min_program_fraction
+        A program (set) is *present* in a group when at least this fraction of its
+        measured genes are detected there (default 0.5).
+    min_identity_genes
+        ...and at least this many genes are detected, for the myeloid gate and the
+        macrophage and precursor programs (default 2).
+    min_osteoclast_genes
+        Genes of ``state_osteoclast`` (and of an osteomorph signature) that must be
+        detected for those calls: positive evidence of several osteoclast genes, not
+        one (default 3).
+    relative_to_best
+        A state program's mean detection in a group must be at least this fraction of
+        the highest among the myeloid groups (default 0.5), so that ambient osteoclast
+        transcripts in another population do not make it an osteoclast.
+    tie_margin
+        Among the present programs, the one strongest *relative to the best group*
+        wins; programs within this margin of the strongest count as tied and the most
+        mature of them wins (default 0.1). Precursors that have started the
+        osteoclast program are thus precursors while real osteoclasts exist, and a
+        dataset of one state gets the most mature program it clearly shows.
+    osteomorph_margin
+        An osteomorph call also needs the signature's mean detection to exceed the
+        other myeloid groups' (pooled) by this much (default 0.1); without another
+        myeloid group to compare with, osteomorph is not called.
+    min_coverage
+        A set is *assessable* only when this fraction of its genes is measured
+        (present in the data; default 0.5) ...
+    min_measured
+        ... and at least this many of its genes are measured (default 2).
+    missing_genes
+        How genes absent from the matrix are read. ``"unmeasured"``: not measured
+        (targeted panels), so they lower coverage and can make a set not assessable.
+        ``"undetected"``: measured as zero (a whole-transcriptome matrix drops genes
+        only when they have (almost) no counts), so they count as not detected.
+        ``"auto"`` (default): ``"undetected"`` when the matrix holds at least
+        ``whole_transcriptome_genes`` genes, else ``"unmeasured"``.
+    whole_transcriptome_genes
+        Gene count from which ``"auto"`` treats a matrix as whole-transcriptome
+        (default 5000).
+    precursor_requires_rank
+        A precursor call also needs RANK (``Tnfrsf11a``/``TNFRSF11A``) detected in the
+        group (default True). Without the RANKL receptor a myeloid cell cannot enter
+        osteoclastogenesis (Arai et al. 1999, in the catalogue), and the other
+        precursor genes (c-Fos, Cited2, CD11c) are also expressed by unrelated myeloid
+        cells such as neutrophils.
+
+    Examples
+    --------
+    >>> LineageRules().detect_fraction
+    0.25
+    >>> LineageRules(min_coverage=0.3).min_coverage
+    0.3
+    """
+
+    detect_fraction: float = 0.25
+    min_program_fraction: float = 0.5
+    min_identity_genes: int = 2
+    min_osteoclast_genes: int = 3
+    relative_to_best: float = 0.5
+    tie_margin: float = 0.1
+    osteomorph_margin: float = 0.1
+    min_coverage: float = 0.5
+    min_measured: int = 2
+    missing_genes: str = "auto"
+    whole_transcriptome_genes: int = 5000
+    precursor_requires_rank: bool = True
+
+    def __post_init__(self) -> None:
+        for name in (
+            "detect_fraction",
+            "min_program_fraction",
+            "relative_to_best",
+            "tie_margin",
+            "min_coverage",
+        ):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ScclastInputError(f"LineageRules.{name}={value!r}: give a value in [0, 1]")
+        for name in ("min_identity_genes", "min_osteoclast_genes", "min_measured"):
+            if int(getattr(self, name)) < 1:
+                raise ScclastInputError(f"LineageRules.{name}: give a positive number of genes")
+        if self.missing_genes not in MISSING_GENE_MODES:
+            raise ScclastInputError(
+                f"LineageRules.missing_genes={self.missing_genes!r}: use one of "
+                + ", ".join(MISSING_GENE_MODES)
+            )
+
+    def missing_mode(self, n_vars: int | None) -> str:
+        """``"unmeasured"`` or ``"undetected"`` for a matrix of ``n_vars`` genes.
+
+        Examples
+        --------
+        >>> LineageRules().missing_mode(20000), LineageRules().missing_mode(240)
+        ('undetected', 'unmeasured')
+        """
+        if self.missing_genes != "auto":
+            return self.missing_genes
+        if n_vars is not None and n_vars >= self.whole_transcriptome_genes:
+            return "undetected"
+        return "unmeasured"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The thresholds as a plain dictionary (for the provenance record)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Program:
+    """How one lineage set looks in one group."""
+
+    name: str
+    n_genes: int
+    n_in_data: int
+    measured: tuple[str, ...]
+    detected: tuple[str, ...]
+    detection: tuple[float, ...]
+    mean_detection: float
+    assessable: bool
+    present: bool
+
+    @property
+    def fraction(self) -> float:
+        """Detected / measured genes (``nan`` when nothing is measured)."""
+        return len(self.detected) / len(self.measured) if self.measured else float("nan")
+
+    def describe(self) -> str:
+        """One-line evidence, e.g. ``'myeloid 7/7 in data, 5 detected: present (Spi1 97%)'``."""
+        head = f"{self.name} {self.n_in_data}/{self.n_genes} in data"
+        if len(self.measured) > self.n_in_data:
+            head += " (missing genes count as undetected)"
+        if not self.assessable:
+            return f"{head}: not assessable (low coverage)"
+        ranked = sorted(zip(self.measured, self.detection, strict=True), key=lambda item: -item[1])
+        genes = ", ".join(f"{g} {d:.0%}" for g, d in ranked if g in self.detected)
+        verdict = "present" if self.present else "absent"
+        return f"{head}, {len(self.detected)} detected: {verdict}" + (
+            f" ({genes})" if genes else ""
+        )
+
+
+def call_states(
+    summary: GroupGeneSummary,
+    sets: Mapping[str, list[str]],
+    rules: LineageRules | None = None,
+    eligible: np.ndarray | None = None,
+    n_vars: int | None = None,
+) -> pd.DataFrame:
+    """Call the lineage state of every group from per-group detection rates.
+
+    Parameters
+    ----------
+    summary
+        Per-group sums and detection counts covering the measured genes of ``sets``.
+    sets
+        ``{program: genes}`` as returned by :func:`lineage_gene_sets`.
+    rules
+        Thresholds; :class:`LineageRules` defaults when ``None``.
+    eligible
+        Boolean per group: groups that take part in the relative comparisons
+        (default: all). Too-small groups are usually left out.
+    n_vars
+        Genes in the matrix, for ``LineageRules.missing_genes="auto"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``group``, ``n_cells``, ``lineage_state``,
+        ``osteoclast_lineage`` (bool), per program ``{program}_fraction`` (detected /
+        measured), ``{program}_detection`` (mean detection of its measured genes) and
+        ``{program}_coverage`` ("measured/total"), plus ``evidence`` (one line per
+        program, joined by ``"; "``).
+
+    Examples
+    --------
+    Osteoclast genes without myeloid identity do not make an osteoclast:
+
+    >>> from scclast.tl._lineage import lineage_gene_sets
+    >>> sets = lineage_gene_sets("mouse")
+    >>> genes = sorted({g for s in sets.values() for g in s})
+    >>> oc = [g in sets["myeloid"] or g in sets["osteoclast"] for g in genes]
+    >>> stromal = [g in ("Ctsk", "Mmp9", "Acp5") for g in genes]
+    >>> cells = np.array([oc, stromal], dtype=float) * 90  # 90 of 100 cells detect them
+    >>> summary = GroupGeneSummary(genes, ["oc", "stromal"], np.full(2, 100.0), cells, cells)
+    >>> call_states(summary, sets)["lineage_state"].tolist()
+    ['osteoclast', 'non-lineage']
+    """
+    rules = rules or LineageRules()
+    if eligible is None:
+        eligible = np.ones(len(summary.groups), dtype=bool)
+    missing = rules.missing_mode(n_vars)
+    programs = {
+        name: [
+            _program(summary, name, genes, g, rules, missing) for g in range(len(summary.groups))
+        ]
+        for name, genes in sets.items()
+    }
+    myeloid_ok = np.array([p.present for p in programs[MYELOID]]) & eligible
+    rows = []
+    for g, group in enumerate(summary.groups):
+        state = _decide(g, programs, myeloid_ok, rules)
+        rows.append(_state_row(group, summary.n_cells[g], state, programs, g))
+    return pd.DataFrame(rows)
+
+
+def _program(
+    summary: GroupGeneSummary,
+    name: str,
+    genes: list[str],
+    g: int,
+    rules: LineageRules,
+    missing: str = "unmeasured",
+) -> Program:
+    unique = list(dict.fromkeys(genes))
+    positions = summary.gene_positions(unique)
+    in_data = [summary.genes[i] for i in positions]
+    rate_of = dict(zip(in_data, np.nan_to_num(summary.detection()[g, positions]), strict=True))
+    measured = tuple(unique if missing == "undetected" else in_data)
+    rates = np.array([rate_of.get(gene, 0.0) for gene in measured], dtype=float)
+    detected = tuple(
+        gene for gene, r in zip(measured, rates, strict=True) if r >= rules.detect_fraction
+    )
+    assessable = len(measured) >= rules.min_measured and (
+        len(measured) >= rules.min_coverage * len(unique)
+    )
+    needed = (
+        rules.min_osteoclast_genes if name in (OSTEOCLAST, OSTEOMORPH) else rules.min_identity_genes
+    )
+    present = (
+        assessable
+        and len(detected) >= needed
+        and len(detected) >= rules.min_program_fraction * len(measured)
+        and _anchor_detected(name, unique, detected, rules)
+    )
+    return Program(
+        name=name,
+        n_genes=len(unique),
+        n_in_data=len(in_data),
+        measured=measured,
+        detected=detected,
+        detection=tuple(float(r) for r in rates),
+        mean_detection=float(rates.mean()) if rates.size else float("nan"),
+        assessable=assessable,
+        present=present,
+    )
+
+
+_RANK_SYMBOLS = ("Tnfrsf11a", "TNFRSF11A")
+
+
+def _anchor_detected(
+    name: str, genes: list[str], detected: tuple[str, ...], rules: LineageRules
+) -> bool:
+    """Whether a program's required gene (RANK, for precursors) is detected."""
+    if name != OC_PRECURSOR or not rules.precursor_requires_rank:
+        return True
+    anchors = [gene for gene in _RANK_SYMBOLS if gene in genes]
+    return not anchors or any(gene in detected for gene in anchors)
+
+
+def _decide(
+    g: int, programs: Mapping[str, list[Program]], myeloid_ok: np.ndarray, rules: LineageRules
+) -> str:
+    myeloid = programs[MYELOID][g]
+    if not myeloid.assessable:
+        return UNDETERMINED
+    if not myeloid.present:
+        return NON_LINEAGE
+    if _osteomorph(g, programs, myeloid_ok, rules):
+        return OSTEOMORPH
+    strength = {
+        name: _relative_strength(g, programs[name], myeloid_ok)
+        for name in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE)
+        if programs[name][g].present
+    }
+    strength = {k: v for k, v in strength.items() if v >= rules.relative_to_best}
+    if strength:
+        top = max(strength.values())
+        for name in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE):  # most mature first
+            if name in strength and strength[name] >= top - rules.tie_margin:
+                return name
+    state_sets = [programs[n][g] for n in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE)]
+    if not any(p.assessable for p in state_sets):
+        return UNDETERMINED
+    return MYELOID_OTHER
+
+
+def _relative_strength(g: int, per_group: list[Program], myeloid_ok: np.ndarray) -> float:
+    """Mean detection of a program in group ``g`` over the best myeloid group's."""
+    own = per_group[g].mean_detection
+    best = max([p.mean_detection for i, p in enumerate(per_group) if myeloid_ok[i]] + [own])
+    return own / best if best > 0 else 0.0
+
+
+def _osteomorph(
+    g: int, programs: Mapping[str, list[Program]], myeloid_ok: np.ndarray, rules: LineageRules
+) -> bool:
+    if OSTEOMORPH not in programs or not programs[OSTEOMORPH][g].present:
+        return False
+    if not (programs[OSTEOCLAST][g].present or programs[OC_PRECURSOR][g].present):
+        return False
+    others = [i for i in np.nonzero(myeloid_ok)[0] if i != g]
+    if not others:
+        return False
+    other_detection = np.mean([programs[OSTEOMORPH][i].mean_detection for i in others])
+    return programs[OSTEOMORPH][g].mean_detection >= other_detection + rules.osteomorph_margin
+
+
+def _state_row(
+    group: str, n_cells: float, state: str, programs: Mapping[str, list[Program]], g: int
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "group": group,
+        "n_cells": int(n_cells),
+        "lineage_state": state,
+        "osteoclast_lineage": state in OSTEOCLAST_LINEAGE,
+    }
+    for name, per_group in programs.items():
+        program = per_group[g]
+        row[f"{name}_fraction"] = program.fraction
+        row[f"{name}_detection"] = program.mean_detection
+        row[f"{name}_coverage"] = f"{program.n_in_data}/{program.n_genes}"
+        row[f"{name}_detected_genes"] = ",".join(program.detected)
+    row["evidence"] = "; ".join(per_group[g].describe() for per_group in programs.values())
+    return row
+
+
+__all__ = [
+    "LINEAGE_SETS",
+    "MACROPHAGE",
+    "MYELOID",
+    "MYELOID_OTHER",
+    "NON_LINEAGE",
+    "OC_PRECURSOR",
+    "OSTEOCLAST",
+    "OSTEOCLAST_LINEAGE",
+    "OSTEOMORPH",
+    "STATES",
+    "UNDETERMINED",
+    "LineageRules",
+    "Program",
+    "call_states",
+]
