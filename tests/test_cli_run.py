@@ -18,15 +18,18 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.io
-from scclast.plotting import FIGURE_NAMES
 
-from scclast import pipeline
+import scclast
+from scclast import _pipeline as pipeline
+from scclast._pipeline import _outputs, _run
+from scclast._pipeline._sections._flagging import FIGURES
 from scclast._provenance import file_sha256
 from scclast.cli import main
+from tests._paths import TEST_DATA
 
-TEST_DATA = Path(__file__).resolve().parent / "data"
+FIGURE_NAMES = [spec.name for spec in FIGURES]
 EXAMPLE_H5AD = (
-    Path(pipeline.__file__).parent / "datasets" / "data" / "example_osteoclastogenesis.h5ad"
+    Path(scclast.__file__).parent / "datasets" / "data" / "example_osteoclastogenesis.h5ad"
 )
 
 
@@ -67,9 +70,6 @@ class Report(HTMLParser):
 
     def handle_data(self, data):
         self.text_parts.append(data)
-
-
-# --------------------------------------------------------------------------- the example
 
 
 @pytest.fixture(scope="module")
@@ -171,9 +171,6 @@ def test_existing_outdir_needs_force(example):
     ]
 
 
-# --------------------------------------------------------------------------- real data
-
-
 @pytest.fixture(scope="module")
 def bone_marrow(tmp_path_factory) -> Path:
     """The real TAPseq/Baccin bone-marrow counts (no osteoclasts) as an h5ad file."""
@@ -209,9 +206,6 @@ def test_real_bone_marrow_runs_and_flags_nothing(bone_marrow, tmp_path):
     page = Report(tmp_path / "o" / "report.html")
     assert "No population was flagged" in page.text
     assert file_sha256(bone_marrow) == before
-
-
-# --------------------------------------------------------------------------- bad input
 
 
 def _no_genes(folder: Path) -> Path:
@@ -289,9 +283,6 @@ def test_bad_input_is_one_line_and_exit_2(case, tmp_path, bone_marrow):
     assert not (tmp_path / "o").exists() and leftovers(tmp_path) == []
 
 
-# --------------------------------------------------------------------------- in-process
-
-
 @pytest.fixture(autouse=True)
 def _restore_logging():
     """`main()` points scclast's logger at this test's stderr; undo that afterwards."""
@@ -328,7 +319,7 @@ def test_failure_mid_way_leaves_no_outdir(simulated, tmp_path, monkeypatch, caps
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(pipeline, "write_annotated", broken)
+    monkeypatch.setattr(_outputs, "write_annotated", broken)
     status = main(["run", str(simulated), "--groupby", "cluster", "-o", str(tmp_path / "o")])
     assert status == 1
     err = capsys.readouterr().err
@@ -340,7 +331,7 @@ def test_sigterm_stops_cleanly(simulated, tmp_path, monkeypatch):
     def terminated(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr(pipeline, "prepare", terminated)
+    monkeypatch.setattr(_run, "prepare", terminated)
     with pytest.raises(SystemExit) as stopped:
         main(["-q", "run", str(simulated), "--groupby", "cluster", "-o", str(tmp_path / "o")])
     assert stopped.value.code == 128 + signal.SIGTERM
@@ -352,7 +343,7 @@ def test_interrupt_stops_cleanly(simulated, tmp_path, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "prepare", interrupted)
+    monkeypatch.setattr(_run, "prepare", interrupted)
     status = main(["run", str(simulated), "--groupby", "cluster", "-o", str(tmp_path / "o")])
     assert status == 130 and "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,4 @@
-"""The steps of `scclast.pipeline`, one by one, on small data (fast, in-process)."""
+"""The steps of :mod:`scclast._pipeline`, one by one, on small data (fast, in-process)."""
 
 from __future__ import annotations
 
@@ -12,26 +12,33 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from matplotlib.figure import Figure
 
-from scclast import pipeline
+import scclast
+from scclast import _pipeline as pipeline
+from scclast import get
 from scclast._errors import ScclastInputError
+from scclast._pipeline import _outputs, _run
 from scclast._provenance import file_sha256
-from tests.test_plotting import make_run
+from scclast.pl._base import save_figure
+from tests._flagged import FLAGGED, N_CELLS, flagged_adata
+
+N_GENES = 41
+FINGERPRINT = {"path": "x.h5ad", "shape": [N_CELLS, N_GENES], "sha256": "0" * 64}
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """A valid 200-cell h5ad with real gene symbols and a `cluster` column."""
-    adata, _ = make_run()
+    adata = flagged_adata()
     path = tmp_path_factory.mktemp("input") / "small.h5ad"
-    bare = ad.AnnData(adata.X, obs=adata.obs[["cluster"]], var=adata.var)
-    bare.write_h5ad(path)
+    ad.AnnData(adata.X, obs=adata.obs[["cluster"]], var=adata.var).write_h5ad(path)
     return path
 
 
 @pytest.fixture
-def run_data():
-    return make_run()
+def flagged() -> ad.AnnData:
+    return flagged_adata()
 
 
 def _damaged(small: Path, tmp_path: Path, how: str) -> Path:
@@ -46,38 +53,51 @@ def _damaged(small: Path, tmp_path: Path, how: str) -> Path:
     return target
 
 
-# --------------------------------------------------------------------------- load_input
-
-
 @pytest.mark.parametrize("backed", [False, True])
 def test_load_input_reads_h5ad(small, backed):
     adata = pipeline.load_input(small, backed=backed)
-    assert adata.shape == (200, 41)
+    assert adata.shape == (N_CELLS, N_GENES)
     assert adata.isbacked is backed
-    if backed:
-        adata.file.close()
+    pipeline.close(adata)
 
 
-@pytest.mark.parametrize(
-    ("make", "message"),
-    [
-        (lambda d, s: d / "missing.h5ad", "does not exist"),
-        (lambda d, s: d, "is a folder"),
-        (lambda d, s: _write(d / "empty.h5ad", b""), "is empty, so it is not an h5ad file"),
-        (lambda d, s: _write(d / "table.h5ad", b"cell\tgene\n"), "is not an HDF5 file"),
-        (lambda d, s: _damaged(s, d, "truncated"), "truncated or corrupt"),
-        (lambda d, s: _damaged(s, d, "corrupt"), "truncated or corrupt"),
-        (lambda d, s: _plain_hdf5(d / "plain.h5"), "not an AnnData h5ad"),
-        (lambda d, s: _tiny(d / "tiny.h5ad"), "needs at least 20"),
-    ],
-    ids=["missing", "folder", "empty", "text", "truncated", "corrupt", "plain-hdf5", "tiny"],
-)
-def test_load_input_rejects_bad_files(tmp_path, small, make, message):
+GIVE_H5AD = "give an AnnData .h5ad (convert other formats with anndata or scanpy first)"
+REWRITE = "copy it again or rewrite it with anndata's write_h5ad (OSError: "
+
+BAD_FILES = {
+    "missing": (lambda d, s: d / "missing.h5ad",
+                "input file {path} does not exist: check the path"),
+    "folder": (lambda d, s: d, "input {path} is a folder: give an .h5ad file"),
+    "empty": (lambda d, s: _write(d / "empty.h5ad", b""),
+              "input file {path} is empty, so it is not an h5ad file: " + GIVE_H5AD),
+    "text": (lambda d, s: _write(d / "table.h5ad", b"cell\tgene\n"),
+             "input file {path} is not an HDF5 file, so it is not an h5ad file: " + GIVE_H5AD),
+    "truncated": (lambda d, s: _damaged(s, d, "truncated"),
+                  "{path} cannot be read as an h5ad file (truncated or corrupt): " + REWRITE),
+    "corrupt": (lambda d, s: _damaged(s, d, "corrupt"),
+                "{path} cannot be read as an h5ad file (truncated or corrupt): " + REWRITE),
+    "plain-hdf5": (lambda d, s: _plain_hdf5(d / "plain.h5"),
+                   "{path} is an HDF5 file but not an AnnData h5ad (no obs or var group): "
+                   "write it with anndata's write_h5ad"),
+    "tiny": (lambda d, s: _tiny(d / "tiny.h5ad"),
+             "{path} has 10 cells; scclast run needs at least 20 (two groups of at least 10 "
+             "cells)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_load_input_rejects_bad_files_with_one_exact_line(tmp_path, small, case):
+    make, expected = BAD_FILES[case]
     path = make(tmp_path, small)
-    with pytest.raises(ScclastInputError, match=message) as caught:
+    with pytest.raises(ScclastInputError) as caught:
         pipeline.load_input(path)
-    assert "\n" not in str(caught.value)
-    assert str(path) in str(caught.value) or "cells" in str(caught.value)
+    message = str(caught.value)
+    expected = expected.format(path=path)
+    if expected.endswith("(OSError: "):  # then h5py's own words, which vary by version
+        assert message.startswith(expected) and message.endswith(")"), message
+    else:
+        assert message == expected
+    assert "\n" not in message
 
 
 def _write(path: Path, data: bytes) -> Path:
@@ -98,16 +118,23 @@ def _tiny(path: Path) -> Path:
     return path
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def test_check_groupby_lists_the_columns(run_data):
-    adata, _ = run_data
+def test_check_groupby_lists_the_columns(flagged):
     with pytest.raises(ScclastInputError) as caught:
-        pipeline.check_groupby(adata, "celltype")
-    assert "'celltype' is not a column" in str(caught.value)
-    assert "cluster" in str(caught.value) and "scclast_lineage_state" in str(caught.value)
-    pipeline.check_groupby(adata, "cluster")
+        pipeline.check_groupby(flagged, "celltype")
+    assert str(caught.value) == (
+        "--groupby 'celltype' is not a column of the input's obs; columns: cluster, "
+        "scclast_clastokines_secreted, scclast_clastokines_secreted_z, "
+        "scclast_clastokines_putative, scclast_clastokines_putative_z, "
+        "scclast_lineage_state, scclast_flagged"
+    )
+    flagged.obs["empty"] = pd.Series(np.nan, index=flagged.obs_names, dtype=object)
+    with pytest.raises(ScclastInputError) as caught:
+        pipeline.check_groupby(flagged, "empty")
+    assert str(caught.value) == (
+        "--groupby 'empty': the column has no labels (all NA): choose a column with cluster "
+        "or cell-type labels, or leave --groupby out to build clusters"
+    )
+    pipeline.check_groupby(flagged, "cluster")
 
 
 def test_no_gene_present_names_species_and_identifiers():
@@ -115,9 +142,13 @@ def test_no_gene_present_names_species_and_identifiers():
     adata.var_names = ["Abc1", "Xyz2", "Foo3"]
     with pytest.raises(ScclastInputError) as caught:
         pipeline.check_gene_coverage(adata, ["clastokines_secreted"], "auto")
-    text = str(caught.value)
-    assert "no gene of the gene sets (clastokines_secreted)" in text
-    assert "look mouse" in text and "Abc1, Xyz2, Foo3" in text
+    n_symbols = len(scclast.genesets.get("clastokines_secreted", species="mouse"))
+    assert str(caught.value) == (
+        f"no gene of the gene sets (clastokines_secreted) is in the data: none of their "
+        f"{n_symbols} mouse symbols matches the 3 identifiers in var_names (e.g. Abc1, Xyz2, "
+        "Foo3); the symbols look mouse. Use gene symbols (a var column of symbols is found "
+        "automatically for Ensembl IDs) and --species mouse|human"
+    )
 
 
 def test_check_outdir(tmp_path):
@@ -144,19 +175,16 @@ def test_check_outdir_without_permission(tmp_path):
         pipeline.check_outdir(locked / "out")
 
 
-# --------------------------------------------------------------------------- embedding
-
-
 def test_prepare_computes_a_seeded_umap_and_keeps_a_given_one(small):
     first = pipeline.load_input(small)
     pipeline.prepare(first, groupby="cluster", seed=3)
     second = pipeline.load_input(small, backed=True)
     pipeline.prepare(second, groupby="cluster", seed=3)
-    second.file.close()
-    assert first.obsm["X_umap"].shape == (200, 2)
+    pipeline.close(second)
+    assert first.obsm["X_umap"].shape == (N_CELLS, 2)
     np.testing.assert_allclose(first.obsm["X_umap"], second.obsm["X_umap"], rtol=1e-5)
     assert first.uns["scclast"]["embedding"]["computed"] is True
-    given = np.arange(400, dtype=float).reshape(200, 2)
+    given = np.arange(2 * N_CELLS, dtype=float).reshape(N_CELLS, 2)
     first.obsm["X_umap"] = given
     pipeline.prepare(first, seed=3)
     np.testing.assert_array_equal(first.obsm["X_umap"], given)
@@ -164,85 +192,184 @@ def test_prepare_computes_a_seeded_umap_and_keeps_a_given_one(small):
 
 
 def test_variable_genes_skips_unexpressed_genes():
+    from scclast.tl._embedding import variable_genes
+
     mean = np.array([0.0, 1.0, 1.0, 2.0, 0.5])
     var = np.array([0.0, 3.0, 1.0, 4.0, 0.1])
-    assert pipeline.variable_genes(mean, var, 10).tolist() == [1, 2, 3, 4]
-    assert pipeline.variable_genes(mean, var, 2, n_bins=1).tolist() == [1, 3]
+    assert variable_genes(mean, var, 10).tolist() == [1, 2, 3, 4]
+    assert variable_genes(mean, var, 2, n_bins=1).tolist() == [1, 3]
 
 
-# --------------------------------------------------------------------------- outputs
+def test_sparse_gather_matches_dense(flagged):
+    from scclast._matrix import expression_view
+    from scclast.tl._embedding import _gather_columns
+
+    gathered = _gather_columns(expression_view(flagged), np.array([0, 5, 7]))
+    x = flagged.X.toarray()
+    norm = np.log1p(x / x.sum(axis=1, keepdims=True) * 1e4)[:, [0, 5, 7]]
+    assert sp.issparse(gathered)
+    np.testing.assert_allclose(gathered.toarray(), norm, rtol=1e-6)
 
 
-def test_write_outputs_writes_every_file(run_data, tmp_path):
-    adata, table = run_data
-    adata.uns["scclast"]["flag"]["note"] = None  # h5ad cannot store None: converted
-    out = pipeline.write_outputs(
-        adata,
-        table,
-        tmp_path / "out",
-        input_fingerprint={"path": "x.h5ad", "shape": [200, 41], "sha256": "0" * 64},
-        parameters={"groupby": "cluster", "fdr": 0.05},
-    )
+def _outputs_of(adata, out, **kwargs):
+    kwargs = {"input_fingerprint": FINGERPRINT, "parameters": {"fdr": 0.05}, **kwargs}
+    return pipeline.write_outputs(adata, None, out, **kwargs)
+
+
+def test_write_outputs_writes_every_file(flagged, tmp_path):
+    flagged.uns["scclast"]["flag"]["note"] = None  # h5ad cannot store None: converted
+    out = _outputs_of(flagged, tmp_path / "out")
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([*pipeline.OUTPUT_FILES, "figures"])
-    assert len(list((out / "figures").glob("*.png"))) == 4
-    assert len(list((out / "figures").glob("*.pdf"))) == 4
+    assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
+        f"{name}.{kind}"
+        for name in ("dotplot", "embedding", "factor_heatmap", "effect_sizes")
+        for kind in ("png", "pdf")
+    )
     groups = pd.read_csv(out / "groups.tsv", sep="\t")
-    assert list(groups.columns) == list(table.columns)
+    pd.testing.assert_frame_equal(groups, get.flag_table(flagged), check_dtype=False)
     scores = pd.read_csv(out / "scores.tsv.gz", sep="\t", index_col="cell")
-    assert "scclast_clastokines_secreted_z" in scores.columns and len(scores) == 200
+    assert list(scores.columns) == list(get.scores(flagged).columns)
+    assert len(scores) == N_CELLS
     annotated = ad.read_h5ad(out / "annotated.h5ad")
     assert annotated.uns["scclast"]["flag"]["note"] == "None"
-    assert adata.uns["scclast"]["flag"]["note"] is None  # the caller's object is untouched
+    assert flagged.uns["scclast"]["flag"]["note"] is None  # the caller's object is untouched
     manifest = json.loads((out / "run.json").read_text())
-    assert manifest["flagged_groups"] == ["oc_secretory"]
+    assert manifest["flagged_groups"] == [FLAGGED]
+    assert manifest["outputs"] == [*pipeline.OUTPUT_FILES, "figures/"]
     assert not list(tmp_path.glob(".out.*"))
 
 
-def test_scores_file_is_reproducible(run_data, tmp_path):
-    adata, _ = run_data
-    first = pipeline.write_scores(adata, tmp_path / "a.tsv.gz").read_bytes()
-    second = pipeline.write_scores(adata, tmp_path / "b.tsv.gz").read_bytes()
+def test_a_custom_key_added_keeps_the_score_panel_and_the_score_columns(tmp_path, monkeypatch):
+    """Analysed under "scclast" and again under "custom": outputs of "custom" are its own.
+
+    Before the keys module, a custom prefix silently dropped the score panel and the
+    scores.tsv.gz columns (both looked for "scclast_" by hand).
+    """
+    adata = scclast.datasets.simulate_osteoclastogenesis(n_cells=500, n_genes=700, seed=3)
+    scclast.tl.flag(adata, "cluster", enrichment=False, gene_sets=["clastokines_putative"])
+    scclast.tl.flag(adata, "cluster", enrichment=False, key_added="custom")
+    adata.obsm["X_umap"] = np.random.default_rng(0).normal(size=(adata.n_obs, 2))
+    out = _outputs_of(adata, tmp_path / "out", key_added="custom")
+    scores = pd.read_csv(out / "scores.tsv.gz", sep="\t", index_col="cell")
+    assert list(scores.columns) == list(get.scores(adata, "custom").columns)
+    assert {"custom_clastokines_secreted_z", "custom_clastokines_putative_z"} <= set(scores)
+    assert not [c for c in scores.columns if c.startswith("scclast_")]
+    groups = pd.read_csv(out / "groups.tsv", sep="\t", dtype={"group": str})
+    assert list(dict.fromkeys(groups["gene_set"])) == ["clastokines_secreted",
+                                                       "clastokines_putative"]  # fmt: skip
+    drawn = {}
+
+    def keep(fig, folder, name, **kwargs):
+        drawn[name] = fig
+        return save_figure(fig, folder, name, **kwargs)
+
+    monkeypatch.setattr(_outputs, "save_figure", keep)
+    for key, score_set in (("custom", "clastokines_secreted"), ("scclast", "clastokines_putative")):
+        pipeline.render(
+            adata, None, tmp_path / key, input_fingerprint={}, parameters={}, key_added=key
+        )
+        titles = [ax.get_title() for ax in drawn["embedding"].axes]
+        assert titles[:2] == ["groups (flagged groups outlined)", f"calibrated score: {score_set}"]
+        sets = [t.get_text() for t in drawn["effect_sizes"].axes[0].get_xticklabels()]
+        assert sets == list(dict.fromkeys(get.flag_table(adata, key)["gene_set"]))
+    annotated = ad.read_h5ad(out / "annotated.h5ad")
+    assert get.flag_table(annotated, "custom").shape == get.flag_table(adata, "custom").shape
+
+
+def test_scores_file_is_reproducible(flagged, tmp_path):
+    first = pipeline.write_scores(flagged, tmp_path / "a.tsv.gz").read_bytes()
+    second = pipeline.write_scores(flagged, tmp_path / "b.tsv.gz").read_bytes()
     assert first == second
-    assert gzip.decompress(first).startswith(b"cell\t")
+    assert gzip.decompress(first).startswith(b"cell\tscclast_clastokines_secreted\t")
 
 
 @pytest.mark.parametrize("error", [RuntimeError("disk full"), KeyboardInterrupt()])
-def test_a_failure_while_writing_leaves_nothing(run_data, tmp_path, monkeypatch, error):
-    adata, table = run_data
-
+def test_a_failure_while_writing_leaves_nothing(flagged, tmp_path, monkeypatch, error):
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(pipeline, "write_annotated", fail)
+    monkeypatch.setattr(_outputs, "write_annotated", fail)
     with pytest.raises(type(error)):
-        pipeline.write_outputs(adata, table, tmp_path / "out", input_fingerprint={}, parameters={})
+        _outputs_of(flagged, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_force_replaces_a_previous_run_only(run_data, tmp_path):
-    adata, table = run_data
-    kwargs = {"input_fingerprint": {}, "parameters": {}}
-    out = pipeline.write_outputs(adata, table, tmp_path / "out", **kwargs)
+def test_force_replaces_a_previous_run_only(flagged, tmp_path):
+    out = _outputs_of(flagged, tmp_path / "out")
     (out / "old-marker.txt").write_text("from the first run")
     with pytest.raises(ScclastInputError, match="already exists"):
-        pipeline.write_outputs(adata, table, out, **kwargs)
+        _outputs_of(flagged, out)
     assert (out / "old-marker.txt").exists()
-    pipeline.write_outputs(adata, table, out, force=True, **kwargs)
+    _outputs_of(flagged, out, force=True)
     assert not (out / "old-marker.txt").exists() and (out / "report.html").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-def test_failed_forced_run_keeps_the_previous_outdir(run_data, tmp_path, monkeypatch):
-    adata, table = run_data
-    kwargs = {"input_fingerprint": {}, "parameters": {}}
-    out = pipeline.write_outputs(adata, table, tmp_path / "out", **kwargs)
+def test_failed_forced_run_keeps_the_previous_outdir(flagged, tmp_path, monkeypatch):
+    out = _outputs_of(flagged, tmp_path / "out")
     before = (out / "run.json").read_bytes()
-    monkeypatch.setattr(pipeline, "render", lambda *a, **k: (_ for _ in ()).throw(OSError("x")))
+    monkeypatch.setattr(_outputs, "write_report", lambda *a, **k: (_ for _ in ()).throw(OSError))
     with pytest.raises(OSError):
-        pipeline.write_outputs(adata, table, out, force=True, **kwargs)
+        _outputs_of(flagged, out, force=True)
     assert (out / "run.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _extra_section(skip: str | None) -> pipeline.Section:
+    """A stand-in for a later analysis: one table, one figure, one report block."""
+
+    def draw(results):
+        fig = Figure(figsize=(2, 2))
+        fig.add_subplot().plot([0, 1])
+        return fig
+
+    return pipeline.Section(
+        name="coupling",
+        title="Coupling map",
+        files=("communication.tsv",),
+        tables=lambda r: {"communication.tsv": r.table[["group", "flagged"]]},
+        figures=(pipeline.FigureSpec("coupling_map", "Coupling map", "Pairs.", draw),),
+        report=lambda r, figs: '<section id="coupling">' + "".join(figs.values()) + "</section>",
+        skip_reason=lambda r: skip,
+    )
+
+
+def test_a_new_section_adds_its_table_figure_and_block_and_nothing_else(flagged, tmp_path):
+    sections = (*pipeline.SECTIONS, _extra_section(None))
+    out = _outputs_of(flagged, tmp_path / "out", sections=sections)
+    pairs = pd.read_csv(out / "communication.tsv", sep="\t")
+    assert list(pairs.columns) == ["group", "flagged"] and len(pairs) == 8
+    assert (out / "figures" / "coupling_map.pdf").is_file()
+    assert 'id="img-coupling_map"' in (out / "report.html").read_text()
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["outputs"] == [
+        "groups.tsv", "scores.tsv.gz", "communication.tsv",
+        "annotated.h5ad", "report.html", "run.json", "figures/",
+    ]  # fmt: skip
+
+
+def test_a_section_that_does_not_apply_writes_nothing(flagged, tmp_path, caplog):
+    reason = "no osteoblast-lineage group in the data"
+    sections = (*pipeline.SECTIONS, _extra_section(reason))
+    with caplog.at_level("INFO", logger="scclast"):
+        out = _outputs_of(flagged, tmp_path / "out", sections=sections)
+    assert not (out / "communication.tsv").exists()
+    assert not (out / "figures" / "coupling_map.png").exists()
+    assert f"Not part of this run: {reason}" in (out / "report.html").read_text()
+    assert "communication.tsv" not in json.loads((out / "run.json").read_text())["outputs"]
+    assert f"coupling: skipped: {reason}" in caplog.text
+
+
+def test_a_section_must_make_the_tables_it_declares(flagged, tmp_path):
+    broken = pipeline.Section(
+        name="broken", title="Broken", files=("a.tsv",),
+        tables=lambda r: {"b.tsv": r.table}, report=lambda r, f: "",
+    )  # fmt: skip
+    results = pipeline.Results(flagged, get.flag_table(flagged))
+    with pytest.raises(RuntimeError) as caught:
+        pipeline.write_tables(results, tmp_path, sections=(broken,))
+    assert str(caught.value) == "section 'broken' made tables ['b.tsv'] but declares ['a.tsv']"
 
 
 def test_h5ad_safe_and_write_table(tmp_path):
@@ -260,36 +387,35 @@ def test_h5ad_safe_and_write_table(tmp_path):
 
 
 def test_run_needs_exactly_one_source(tmp_path):
-    with pytest.raises(ScclastInputError, match="exactly one of"):
+    with pytest.raises(ScclastInputError) as caught:
         pipeline.run(None, tmp_path / "out")
-    with pytest.raises(ScclastInputError, match="INPUT and --example"):
+    assert str(caught.value) == (
+        "give exactly one of INPUT.h5ad, --dataset KEY or --example (got nothing)"
+    )
+    with pytest.raises(ScclastInputError) as caught:
         pipeline.run("x.h5ad", tmp_path / "out", example=True)
+    assert str(caught.value) == (
+        "give exactly one of INPUT.h5ad, --dataset KEY or --example (got INPUT and --example)"
+    )
 
 
-def test_unknown_gene_set_fails_before_reading(tmp_path, small):
-    with pytest.raises(ScclastInputError, match="unknown gene set 'nope'"):
+def test_unknown_gene_set_fails_before_reading(tmp_path, small, monkeypatch):
+    monkeypatch.setattr(_run, "load_input", lambda *a, **k: pytest.fail("input was read"))
+    with pytest.raises(ScclastInputError) as caught:
         pipeline.run(small, tmp_path / "out", gene_sets=["nope"])
-    with pytest.raises(ScclastInputError, match="file not found"):
+    assert str(caught.value).startswith(
+        "unknown gene set 'nope'; available: clastokines_secreted, clastokines_putative, "
+    )
+    with pytest.raises(ScclastInputError) as caught:
         pipeline.run(small, tmp_path / "out", osteomorph_signature=tmp_path / "missing.txt")
+    assert str(caught.value) == f"{tmp_path / 'missing.txt'}: file not found"
 
 
 def test_fingerprint(small):
     adata = pipeline.load_input(small)
     record = pipeline.fingerprint(small, adata)
     assert record["sha256"] == file_sha256(small)
-    assert record["shape"] == [200, 41] and record["path"] == str(small.resolve())
-
-
-def test_sparse_gather_matches_dense(run_data):
-    from scclast._matrix import expression_view
-
-    adata, _ = run_data
-    view = expression_view(adata)
-    gathered = pipeline._gather_columns(view, np.array([0, 5, 7]))
-    x = adata.X.toarray()
-    norm = np.log1p(x / x.sum(axis=1, keepdims=True) * 1e4)[:, [0, 5, 7]]
-    assert sp.issparse(gathered)
-    np.testing.assert_allclose(gathered.toarray(), norm, rtol=1e-6)
+    assert record["shape"] == [N_CELLS, N_GENES] and record["path"] == str(small.resolve())
 
 
 def test_bundled_dataset_fingerprint():
@@ -301,11 +427,7 @@ def test_bundled_dataset_fingerprint():
 
 
 def test_run_without_groupby_uses_the_leiden_clusters_flagging_built(tmp_path):
-    import anndata as ad
-
-    from scclast.datasets import simulate_osteoclastogenesis
-
-    adata = simulate_osteoclastogenesis(n_cells=800, n_genes=1200, seed=2)
+    adata = scclast.datasets.simulate_osteoclastogenesis(n_cells=800, n_genes=1200, seed=2)
     del adata.obs["cluster"]
     path = tmp_path / "no_groups.h5ad"
     adata.write_h5ad(path)
@@ -316,4 +438,6 @@ def test_run_without_groupby_uses_the_leiden_clusters_flagging_built(tmp_path):
         annotated.obs["scclast_leiden"].astype(str)
     )
     assert pipeline.recorded_groupby(annotated) == "scclast_leiden"
+    manifest = json.loads((result.outdir / "run.json").read_text())
+    assert manifest["parameters"]["groupby"] == "scclast_leiden"
     assert (result.outdir / "figures" / "embedding.png").is_file()

@@ -8,9 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
-from scclast.plotting import FIGURE_NAMES, save_figure
 
-from scclast import report
+from scclast._pipeline._report import write_report
+from scclast._pipeline._sections import SECTIONS, Results, Section
+from scclast._pipeline._sections._answer import answer_sentences
+from scclast._pipeline._sections._flagging import FIGURES
+from scclast.pl._base import save_figure
+
+FIGURE_NAMES = [spec.name for spec in FIGURES]
 
 
 class Page(HTMLParser):
@@ -92,16 +97,15 @@ FINGERPRINT = {"path": "/data/cells.h5ad", "shape": [3000, 2500], "sha256": "ab"
 PARAMETERS = {"groupby": "cluster", "species": "auto", "method": "seurat", "fdr": 0.05}
 
 
-def render(tmp_path: Path, figures: dict[str, Path], **kwargs) -> Page:
-    path = report.write_report(
-        tmp_path / "report.html",
-        kwargs.pop("adata", None),
-        kwargs.pop("table", table()),
-        figures,
+def render(tmp_path: Path, figures: dict[str, Path], sections=SECTIONS, **kwargs) -> Page:
+    results = Results(
+        adata=None,
+        table=kwargs.pop("table", table()),
         parameters=PARAMETERS,
         input_fingerprint=FINGERPRINT,
-        coverage_warnings=kwargs.pop("warnings", ["clastokines_putative: 2 of 5 genes measured"]),
+        warnings=kwargs.pop("warnings", ["clastokines_putative: 2 of 5 genes measured"]),
     )
+    path = write_report(tmp_path / "report.html", results, figures, sections)
     return Page(path.read_text(encoding="utf-8"))
 
 
@@ -168,6 +172,52 @@ def test_no_lineage_group_says_so(tmp_path, figures):
 
 def test_answer_sentences_for_two_groups():
     frame = pd.concat([table(), table(group="oc2")]).drop_duplicates(["group", "gene_set"])
-    verdict, groups = report.answer_sentences(frame)
+    verdict, groups = answer_sentences(frame)
     assert verdict.startswith("Groups oc_secretory and oc2 are candidate")
     assert [g for g, _ in groups] == ["oc_secretory", "oc2"]
+
+
+def test_figures_are_lettered_in_page_order_with_their_captions(tmp_path, figures):
+    page = render(tmp_path, figures)
+    alts = [page.images[f"img-{name}"]["alt"] for name in FIGURE_NAMES]
+    assert alts == [
+        "Figure a: Clastokine genes by group",
+        "Figure b: Embedding: groups and calibrated clastokine score",
+        "Figure c: Coupling factors by group",
+        "Figure d: Per-group effect sizes (AUROC) and FDR",
+    ]
+    assert "(b) Embedding: groups and calibrated clastokine score. UMAP of all cells" in page.text
+
+
+def _extra_section(skip: str | None) -> Section:
+    """A stand-in for a later analysis (the coupling map, say): one figure, one block."""
+    from scclast._pipeline._sections import FigureSpec
+
+    return Section(
+        name="coupling",
+        title="Coupling map",
+        files=("communication.tsv",),
+        tables=lambda r: {"communication.tsv": r.table},
+        figures=(FigureSpec("coupling_map", "Coupling map", "Senders x receivers.", Figure),),
+        report=lambda r, figs: (
+            '<section id="coupling"><h2>Coupling map</h2>' + "".join(figs.values()) + "</section>"
+        ),
+        skip_reason=lambda r: skip,
+    )
+
+
+def test_a_new_section_adds_its_block_after_the_sections_before_it(tmp_path, figures):
+    extra = {**figures, "coupling_map": figures["dotplot"]}
+    page = render(tmp_path, extra, sections=(*SECTIONS, _extra_section(None)))
+    assert page.sections == [
+        "answer", "figures", "groups", "coupling", "warnings", "parameters", "versions", "input",
+    ]  # fmt: skip
+    assert page.images["img-coupling_map"]["alt"] == "Figure e: Coupling map"
+
+
+def test_a_skipped_section_says_why_and_shows_no_figure(tmp_path, figures):
+    reason = "no osteoblast-lineage group in the data"
+    page = render(tmp_path, figures, sections=(*SECTIONS, _extra_section(reason)))
+    assert "coupling" in page.sections
+    assert f"Coupling map Not part of this run: {reason}" in page.text
+    assert "img-coupling_map" not in page.images

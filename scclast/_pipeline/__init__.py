@@ -3,18 +3,27 @@
 The command ``scclast run`` and the Snakemake workflow share these steps; the workflow's
 rules call them one at a time:
 
-==========================  =============================================================
-``_inputs.load_input``      read an h5ad file (in memory or backed) with every check a
-                            user needs: missing, not HDF5, truncated/corrupt, too small
-``_inputs.load_example``    the bundled synthetic example (offline)
-``_inputs.load_dataset``    a registry dataset (downloaded and cached through pooch)
-``_run.prepare``            check the grouping column; compute a UMAP if none is stored
-``_run.analyse``            score and flag (:func:`scclast.tl.flag`); the table
-``_outputs.render``         figures (PNG + PDF) and the HTML report into a folder
-``_outputs.write_outputs``  every output, written to a temporary folder next to OUTDIR
-                            and moved into place only when complete
-``_run.run``                all of the above; what ``scclast run`` calls
-==========================  =============================================================
+============================  ===========================================================
+``_inputs.load_input``        read an h5ad file (in memory or backed) with every check a
+                              user needs: missing, not HDF5, truncated/corrupt, too small
+``_inputs.load_example``      the bundled synthetic example (offline)
+``_inputs.load_dataset``      a registry dataset (downloaded and cached through pooch)
+``_run.prepare``              check the grouping column; compute a UMAP if none is stored
+``_run.analyse_sections``     the analysis of every section, in order
+``_outputs.write_tables``     every section's tables (``groups.tsv``, ``scores.tsv.gz``)
+``_outputs.render``           figures (PNG + PDF) and the HTML report into a folder
+``_outputs.write_outputs``    every output, written to a temporary folder next to OUTDIR
+                              and moved into place only when complete
+``_run.run``                  all of the above; what ``scclast run`` calls
+============================  ===========================================================
+
+What a run carries is a list of sections (:mod:`scclast._pipeline._sections`): each
+declares its analysis, its tables, its figures (with captions) and its report block.
+Today there is one, ``_sections/_flagging`` (score and flag: :func:`analyse`); a new
+analysis is a new module there, not an edit of the steps above. The report page
+(:mod:`._report`) is the sections' blocks in order, then the run's warnings,
+parameters, versions and input; :mod:`._html` and :mod:`._text` hold its markup and
+wording helpers.
 
 OUTDIR holds ``groups.tsv`` (the flagging table), ``scores.tsv.gz`` (per-cell scores and
 calibrated z-scores), ``annotated.h5ad`` (the input plus scores, lineage states, flags
@@ -40,31 +49,36 @@ from scclast._pipeline._outputs import (
     OUTPUT_FILES,
     check_outdir,
     coverage_warnings,
-    h5ad_safe,
     render,
-    write_annotated,
     write_manifest,
     write_outputs,
-    write_scores,
-    write_table,
+    write_tables,
 )
 from scclast._pipeline._run import (
     RunResult,
-    analyse,
+    analyse_sections,
     collect_warnings,
     prepare,
     recorded_groupby,
     run,
     run_parameters,
 )
+from scclast._pipeline._sections import SECTIONS, FigureSpec, Results, Section
+from scclast._pipeline._sections._flagging import analyse
+from scclast._pipeline._writers import h5ad_safe, write_annotated, write_scores, write_table
 
 __all__ = [
     "EXAMPLE_KEY",
     "MANIFEST",
     "MIN_CELLS",
     "OUTPUT_FILES",
+    "SECTIONS",
+    "FigureSpec",
+    "Results",
     "RunResult",
+    "Section",
     "analyse",
+    "analyse_sections",
     "check_gene_coverage",
     "check_groupby",
     "check_outdir",
@@ -87,4 +101,5 @@ __all__ = [
     "write_outputs",
     "write_scores",
     "write_table",
+    "write_tables",
 ]

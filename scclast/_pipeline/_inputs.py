@@ -8,16 +8,24 @@ clear line before the expensive work starts. The input file is only opened read-
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anndata
+import h5py
+
+from scclast import datasets, genesets
 from scclast._errors import ScclastInputError
+from scclast._keys import Keys
+from scclast._matrix import expression_view
+from scclast._provenance import file_sha256
 
 if TYPE_CHECKING:
-    pass
+    from anndata import AnnData
 
 log = logging.getLogger("scclast")
 
@@ -34,7 +42,7 @@ EXAMPLE_KEY = "example_osteoclastogenesis"
 """Registry key of the bundled synthetic example."""
 
 
-def load_input(path: str | Path, backed: bool = False) -> Any:
+def load_input(path: str | Path, backed: bool = False) -> AnnData:
     """Read an h5ad file, turning every way it can be wrong into one clear message.
 
     Parameters
@@ -62,8 +70,6 @@ def load_input(path: str | Path, backed: bool = False) -> Any:
     ...
     scclast._errors.ScclastInputError: input file missing.h5ad does not exist: check the path
     """
-    import anndata
-
     path = Path(path)
     _check_input_file(path)
     _check_anndata_layout(path)
@@ -76,7 +82,8 @@ def load_input(path: str | Path, backed: bool = False) -> Any:
     except Exception as err:  # h5py/anndata raise many types for a damaged file
         raise ScclastInputError(
             f"{path} cannot be read as an h5ad file (truncated, corrupt or not written by "
-            f"anndata): {_first_line(err)}"
+            f"anndata): copy it again or rewrite it with anndata's write_h5ad "
+            f"({_first_line(err)})"
         ) from err
     try:
         _check_size(adata, str(path))
@@ -93,31 +100,29 @@ def load_input(path: str | Path, backed: bool = False) -> Any:
     return adata
 
 
-def load_example() -> tuple[Any, dict[str, Any]]:
+def load_example() -> tuple[AnnData, dict[str, Any]]:
     """The bundled synthetic example and its fingerprint (offline).
 
     Examples
     --------
-    >>> adata, fingerprint = load_example()  # doctest: +SKIP
-    >>> "state_true" in adata.obs  # doctest: +SKIP
-    True
+    >>> adata, fingerprint = load_example()
+    >>> "state_true" in adata.obs, fingerprint["shape"]
+    (True, [3000, 2500])
     """
     return load_dataset(EXAMPLE_KEY)
 
 
-def load_dataset(key: str) -> tuple[Any, dict[str, Any]]:
+def load_dataset(key: str) -> tuple[AnnData, dict[str, Any]]:
     """A registry dataset (fetched through pooch and cached) and its fingerprint.
 
     The fingerprint names the dataset, its file(s) with their sha256 and the shape.
 
     Examples
     --------
-    >>> adata, fingerprint = load_dataset("bone_marrow_baccin2020")  # doctest: +SKIP
-    >>> fingerprint["shape"]  # doctest: +SKIP
+    >>> adata, fingerprint = load_dataset("bone_marrow_baccin2020")  # bundled: offline
+    >>> fingerprint["shape"]
     [180, 9891]
     """
-    from scclast import datasets
-
     log.info("loading dataset %s ...", key)
     adata = datasets.load(key)
     record: dict[str, Any] = {"dataset": key}
@@ -132,7 +137,7 @@ def load_dataset(key: str) -> tuple[Any, dict[str, Any]]:
     return adata, record
 
 
-def fingerprint(path: str | Path, adata: Any) -> dict[str, Any]:
+def fingerprint(path: str | Path, adata: AnnData) -> dict[str, Any]:
     """Path, shape, size and sha256 of an input file (recorded in every output).
 
     Examples
@@ -162,8 +167,6 @@ def folder_sha256(folder: str | Path) -> str:
     >>> folder_sha256(d) == folder_sha256(d)
     True
     """
-    import hashlib
-
     folder = Path(folder)
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -180,7 +183,9 @@ def _check_input_file(path: Path) -> None:
         with open(path, "rb") as handle:
             head = handle.read(len(HDF5_SIGNATURE))
     except OSError as err:
-        raise ScclastInputError(f"input file {path} cannot be read: {err.strerror}") from err
+        raise ScclastInputError(
+            f"input file {path} cannot be read ({err.strerror}): check its permissions"
+        ) from err
     if head != HDF5_SIGNATURE:
         what = "is empty" if not head else "is not an HDF5 file"
         raise ScclastInputError(
@@ -191,14 +196,13 @@ def _check_input_file(path: Path) -> None:
 
 def _check_anndata_layout(path: Path) -> None:
     """The HDF5 file opens and has the groups every h5ad has (``obs``, ``var``)."""
-    import h5py
-
     try:
         with h5py.File(path, "r") as handle:
             missing = [key for key in ("obs", "var") if key not in handle]
     except Exception as err:  # h5py raises OSError, RuntimeError, ... for damaged files
         raise ScclastInputError(
-            f"{path} cannot be read as an h5ad file (truncated or corrupt): {_first_line(err)}"
+            f"{path} cannot be read as an h5ad file (truncated or corrupt): copy it again or "
+            f"rewrite it with anndata's write_h5ad ({_first_line(err)})"
         ) from err
     if missing:
         raise ScclastInputError(
@@ -207,14 +211,14 @@ def _check_anndata_layout(path: Path) -> None:
         )
 
 
-def _check_size(adata: Any, what: str) -> None:
+def _check_size(adata: AnnData, what: str) -> None:
     if adata.n_obs < MIN_CELLS:
         raise ScclastInputError(
             f"{what} has {adata.n_obs} cells; scclast run needs at least {MIN_CELLS} "
             "(two groups of at least 10 cells)"
         )
     if adata.n_vars == 0:
-        raise ScclastInputError(f"{what} has no genes")
+        raise ScclastInputError(f"{what} has no genes (var is empty): give a cells x genes file")
 
 
 def _first_line(err: BaseException) -> str:
@@ -223,15 +227,12 @@ def _first_line(err: BaseException) -> str:
 
 
 def _sha256(path: Path) -> str:
-    from scclast._provenance import file_sha256
-
     return file_sha256(path)
 
 
-def _dataset_files(adata: Any) -> list[dict[str, str]]:
+def _dataset_files(adata: AnnData) -> list[dict[str, str]]:
     """Local path and sha256 of each file a dataset loader recorded in ``uns``."""
-    block = adata.uns.get("scclast", {}).get("dataset", {})
-    files = block.get("files", []) if isinstance(block, Mapping) else []
+    files = Keys().record(adata, "dataset").get("files", [])
     if isinstance(files, Mapping):  # datasets keys its file records by file name
         files = [{"name": name, **dict(item)} for name, item in files.items()]
     out = []
@@ -248,7 +249,7 @@ def _dataset_files(adata: Any) -> list[dict[str, str]]:
     return out
 
 
-def check_groupby(adata: Any, groupby: str) -> None:
+def check_groupby(adata: AnnData, groupby: str) -> None:
     """Fail with the list of ``obs`` columns when ``groupby`` is not one of them.
 
     Examples
@@ -264,7 +265,10 @@ def check_groupby(adata: Any, groupby: str) -> None:
     if groupby in adata.obs.columns:
         labels = adata.obs[groupby]
         if labels.notna().sum() == 0:
-            raise ScclastInputError(f"--groupby {groupby!r}: the column has no labels (all NA)")
+            raise ScclastInputError(
+                f"--groupby {groupby!r}: the column has no labels (all NA): choose a column "
+                "with cluster or cell-type labels, or leave --groupby out to build clusters"
+            )
         return
     columns = [str(c) for c in adata.obs.columns]
     shown = ", ".join(columns[:40]) + (
@@ -275,7 +279,7 @@ def check_groupby(adata: Any, groupby: str) -> None:
     )
 
 
-def check_gene_coverage(adata: Any, gene_sets: Any, species: str = "auto") -> None:
+def check_gene_coverage(adata: AnnData, gene_sets: Any, species: str = "auto") -> None:
     """Fail early, naming species and identifiers, when no gene of the sets is present.
 
     Examples
@@ -289,9 +293,6 @@ def check_gene_coverage(adata: Any, gene_sets: Any, species: str = "auto") -> No
     ...     print(str(err)[:40])
     no gene of the gene sets (clastokines_se
     """
-    from scclast import genesets
-    from scclast._matrix import expression_view
-
     view = expression_view(adata, species=species)
     candidates = [view.species] if view.species in ("mouse", "human") else ["mouse", "human"]
     if species in ("mouse", "human"):
@@ -320,7 +321,7 @@ def check_gene_coverage(adata: Any, gene_sets: Any, species: str = "auto") -> No
     )
 
 
-def close(adata: Any) -> None:
+def close(adata: AnnData) -> None:
     """Close the file behind a backed AnnData (a no-op for in-memory data)."""
     if getattr(adata, "isbacked", False):
         with contextlib.suppress(Exception):
@@ -337,6 +338,6 @@ def reading_errors(path: Any) -> Iterator[None]:
         yield
     except OSError as err:
         raise ScclastInputError(
-            f"{path}: reading the matrix from disk failed (truncated or corrupt file?): "
-            f"{_first_line(err)}"
+            f"{path}: reading the matrix from disk failed (truncated or corrupt file?): copy "
+            f"it again, or run without --backed to read it whole ({_first_line(err)})"
         ) from err

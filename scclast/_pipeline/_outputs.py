@@ -2,44 +2,48 @@
 
 Everything is written to a hidden temporary folder next to OUTDIR and renamed into place
 only when complete; ``run.json`` marks a folder as written by scclast, so ``force``
-never deletes a folder scclast did not write.
+never deletes a folder scclast did not write. What goes in is read from the run's
+sections (:mod:`scclast._pipeline._sections`): each one's tables, figures and report
+block; beside them ``annotated.h5ad``, ``report.html`` and ``run.json``.
 """
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from scclast import get
+from scclast import genesets, get
 from scclast._errors import ScclastInputError
+from scclast._keys import DEFAULT_KEY, Keys, Step
 from scclast._pipeline._report import write_report
-from scclast.pl._figures import all_figures
+from scclast._pipeline._sections import SECTIONS, Results, Section, output_tables
+from scclast._pipeline._writers import write_annotated, write_table, write_tsv_gz
+from scclast._provenance import package_versions
+from scclast.pl._base import default_style, save_figure
 
 if TYPE_CHECKING:
-    pass
+    from anndata import AnnData
 
 log = logging.getLogger("scclast")
 
 
-OUTPUT_FILES = ("groups.tsv", "scores.tsv.gz", "annotated.h5ad", "report.html", "run.json")
-"""Files of a complete OUTDIR, beside the ``figures/`` folder."""
-
-
 MANIFEST = "run.json"
 """Parameters, input fingerprint and versions; marks a folder written by scclast."""
+
+RUN_FILES = ("annotated.h5ad", "report.html", MANIFEST, "figures/")
+"""What every run writes beside its sections' tables."""
+
+OUTPUT_FILES = (*output_tables(), "annotated.h5ad", "report.html", MANIFEST)
+"""Files of a complete OUTDIR, beside the ``figures/`` folder."""
 
 
 def check_outdir(outdir: str | Path, force: bool = False) -> Path:
@@ -91,14 +95,16 @@ def check_outdir(outdir: str | Path, force: bool = False) -> Path:
 
 
 def write_outputs(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
+    table: pd.DataFrame | None,
     outdir: str | Path,
     *,
     input_fingerprint: Mapping[str, Any],
     parameters: Mapping[str, Any],
     force: bool = False,
     warnings_seen: Sequence[str] = (),
+    key_added: str = DEFAULT_KEY,
+    sections: Sequence[Section] = SECTIONS,
 ) -> Path:
     """Write every output atomically: all of OUTDIR appears, or none of it.
 
@@ -107,6 +113,25 @@ def write_outputs(
     error or interruption the temporary folder is removed. With ``force`` an existing
     scclast OUTDIR is moved aside, the new one moved in, then the old one deleted.
 
+    Parameters
+    ----------
+    adata
+        The analysed AnnData.
+    table
+        The flagging table; ``None`` reads it from ``adata``.
+    outdir
+        The folder to write.
+    input_fingerprint, parameters
+        Recorded in ``run.json`` and shown in the report.
+    force
+        Replace an existing OUTDIR written by scclast.
+    warnings_seen
+        User-facing warnings of the analysis, for the report.
+    key_added
+        The ``key_added`` of the analyses to write.
+    sections
+        The sections whose tables, figures and report blocks are written.
+
     Returns
     -------
     Path
@@ -114,16 +139,24 @@ def write_outputs(
 
     Examples
     --------
-    >>> write_outputs(adata, table, "out", input_fingerprint={}, parameters={})  # doctest: +SKIP
-    PosixPath('.../out')
+    >>> import os, tempfile, numpy as np, scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> adata.obsm["X_umap"] = np.random.default_rng(0).normal(size=(adata.n_obs, 2))
+    >>> out = write_outputs(adata, None, os.path.join(tempfile.mkdtemp(), "out"),
+    ...                     input_fingerprint={}, parameters={})
+    >>> sorted(p.name for p in out.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['annotated.h5ad', 'figures', 'groups.tsv', 'report.html', 'run.json',
+     'scores.tsv.gz']
     """
     outdir = check_outdir(outdir, force)
+    results = _results(adata, table, input_fingerprint, parameters, warnings_seen, key_added)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.parent))
     except OSError as err:
         raise ScclastInputError(f"cannot write next to {outdir}: {err.strerror}") from err
     try:
-        _write_all(staging, adata, table, input_fingerprint, parameters, warnings_seen)
+        _write_all(staging, results, sections)
         _move_into_place(staging, outdir, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -132,179 +165,122 @@ def write_outputs(
 
 
 def render(
-    adata: Any,
-    table: pd.DataFrame,
+    adata: AnnData,
+    table: pd.DataFrame | None,
     folder: str | Path,
     *,
     input_fingerprint: Mapping[str, Any],
     parameters: Mapping[str, Any],
     warnings_seen: Sequence[str] = (),
+    key_added: str = DEFAULT_KEY,
+    sections: Sequence[Section] = SECTIONS,
 ) -> dict[str, Path]:
     """Figures (``folder/figures/*.png|pdf``) and ``folder/report.html``.
 
-    Returns ``{figure name: png path, "report": html path}``. Used by
-    :func:`write_outputs` and by the workflow's report rule.
+    Used by :func:`write_outputs` and by the workflow's report rule (from the files
+    alone: ``annotated.h5ad`` and ``groups.tsv``). ``table=None`` reads the flagging
+    table from ``adata``.
+
+    Returns
+    -------
+    dict
+        ``{figure name: png path, "report": html path}``.
 
     Examples
     --------
-    >>> render(adata, table, "out", input_fingerprint={}, parameters={})  # doctest: +SKIP
+    >>> import tempfile, numpy as np, scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> adata.obsm["X_umap"] = np.random.default_rng(0).normal(size=(adata.n_obs, 2))
+    >>> written = render(adata, None, tempfile.mkdtemp(), input_fingerprint={},
+    ...                  parameters={})
+    >>> sorted(written)
+    ['dotplot', 'effect_sizes', 'embedding', 'factor_heatmap', 'report']
     """
-    folder = Path(folder)
-    log.info("drawing figures ...")
-    figures = all_figures(adata, folder / "figures")
-    notes = list(dict.fromkeys([*coverage_warnings(adata, table), *warnings_seen]))
-    html = write_report(
-        folder / "report.html",
-        adata,
-        table,
-        figures,
-        parameters=parameters,
-        input_fingerprint=input_fingerprint,
-        coverage_warnings=notes,
-    )
-    return {**figures, "report": html}
+    results = _results(adata, table, input_fingerprint, parameters, warnings_seen, key_added)
+    return _render(Path(folder), results, sections)
 
 
-def _write_all(
-    folder: Path,
-    adata: Any,
-    table: pd.DataFrame,
+def _results(
+    adata: AnnData,
+    table: pd.DataFrame | None,
     input_fingerprint: Mapping[str, Any],
     parameters: Mapping[str, Any],
     warnings_seen: Sequence[str],
-) -> None:
-    log.info("writing outputs ...")
-    write_table(table, folder / "groups.tsv")
-    write_scores(adata, folder / "scores.tsv.gz")
-    write_annotated(adata, folder / "annotated.h5ad")
-    render(
-        adata,
-        table,
-        folder,
-        input_fingerprint=input_fingerprint,
-        parameters=parameters,
-        warnings_seen=warnings_seen,
+    key_added: str,
+) -> Results:
+    if table is None:
+        table = get.flag_table(adata, key_added)
+    notes = [*coverage_warnings(adata, table, key_added=key_added), *warnings_seen]
+    return Results(
+        adata=adata,
+        table=table,
+        key_added=key_added,
+        parameters=dict(parameters),
+        input_fingerprint=dict(input_fingerprint),
+        warnings=list(dict.fromkeys(notes)),
     )
-    write_manifest(folder / MANIFEST, table, input_fingerprint, parameters)
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> Path:
-    """The flagging table as TSV (lists joined with ``;``, no index).
+def _render(folder: Path, results: Results, sections: Sequence[Section]) -> dict[str, Path]:
+    log.info("drawing figures ...")
+    figures: dict[str, Path] = {}
+    with default_style():
+        for section in applicable(results, sections):
+            for spec in section.figures:
+                log.debug("drawing figure %s", spec.name)
+                figures[spec.name] = save_figure(spec.draw(results), folder / "figures", spec.name)[
+                    "png"
+                ]
+    html = write_report(folder / "report.html", results, figures, sections)
+    return {**figures, "report": html}
 
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = write_table(pd.DataFrame({"group": ["a"], "drivers": [["Slit3", "Lif"]]}),
-    ...                 os.path.join(tempfile.mkdtemp(), "groups.tsv"))
-    >>> p.read_text().splitlines()[1]
-    'a\\tSlit3;Lif'
+
+def applicable(results: Results, sections: Sequence[Section] = SECTIONS) -> list[Section]:
+    """The sections that apply to these results; each one skipped is logged with its reason."""
+    kept = []
+    for section in sections:
+        reason = section.skip_reason(results)
+        if reason:
+            log.info("%s: skipped: %s", section.name, reason)
+        else:
+            kept.append(section)
+    return kept
+
+
+def write_tables(
+    results: Results, folder: str | Path, sections: Sequence[Section] = SECTIONS
+) -> list[Path]:
+    """Every table of the sections that apply, as ``folder/<file name>``; returns the paths.
+
+    ``.tsv`` files are written by :func:`write_table`, ``.tsv.gz`` files by
+    :func:`write_tsv_gz` (no timestamp: identical runs give identical bytes).
     """
-    path = Path(path)
-    flat = table.copy()
-    for column in flat.columns:
-        if flat[column].dtype == object:
-            flat[column] = flat[column].map(_flat_text)
-    flat.to_csv(path, sep="\t", index=False, lineterminator="\n")
-    return path
+    folder = Path(folder)
+    written = []
+    for section in applicable(results, sections):
+        tables = section.tables(results)
+        if set(tables) != set(section.files):
+            raise RuntimeError(
+                f"section {section.name!r} made tables {sorted(tables)} but declares "
+                f"{list(section.files)}"
+            )
+        for name in section.files:
+            path = folder / name
+            (write_tsv_gz if name.endswith(".gz") else write_table)(tables[name], path)
+            written.append(path)
+    return written
 
 
-def write_scores(adata: Any, path: str | Path) -> Path:
-    """Per-cell scores, calibrated z-scores, lineage state and flag as gzipped TSV.
-
-    One row per cell (``cell`` = obs name); every ``obs`` column written by scclast
-    (``scclast_*``). The gzip header carries no timestamp, so identical runs give
-    identical files.
-
-    Examples
-    --------
-    >>> write_scores(adata, "scores.tsv.gz")  # doctest: +SKIP
-    """
-    path = Path(path)
-    frame = get.scores(adata)
-    # no name and no time in the gzip header: identical runs give identical bytes
-    with (
-        open(path, "wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as packed,
-        io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
-    ):
-        frame.to_csv(text, sep="\t", lineterminator="\n")
-    return path
-
-
-def write_annotated(adata: Any, path: str | Path) -> Path:
-    """The input plus scores, states, flags and embedding, as h5ad.
-
-    Values in ``uns`` that h5ad cannot store (``None``, mixed lists, nested records)
-    are converted first (``None`` becomes ``"None"``, records become JSON text).
-
-    Examples
-    --------
-    >>> write_annotated(adata, "annotated.h5ad")  # doctest: +SKIP
-    """
-    path = Path(path)
-    original = adata.uns.get("scclast")
-    if original is not None:
-        adata.uns["scclast"] = h5ad_safe(original)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", category=FutureWarning)
-            adata.write_h5ad(path)
-    finally:
-        if original is not None:
-            adata.uns["scclast"] = original
-    return path
-
-
-def h5ad_safe(value: Any) -> Any:
-    """A copy of ``value`` that anndata can write to h5ad.
-
-    Examples
-    --------
-    >>> h5ad_safe({"a": None, "b": [1, "x"], "c": [{"k": 1}], "d": (1, 2)})
-    {'a': 'None', 'b': ['1', 'x'], 'c': '[{"k": 1}]', 'd': [1, 2]}
-    """
-    if value is None:
-        return "None"
-    if isinstance(value, Mapping):
-        return {str(k): h5ad_safe(v) for k, v in value.items()}
-    if isinstance(value, pd.DataFrame):
-        return _safe_frame(value)
-    if isinstance(value, (str, bool, int, float, np.generic, np.ndarray)):
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
-        if not items:
-            return np.array([], dtype=str)
-        if all(isinstance(v, (bool, np.bool_)) for v in items):
-            return list(items)
-        if all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in items):
-            return list(items)
-        if all(isinstance(v, str) for v in items):
-            return list(items)
-        if any(isinstance(v, (Mapping, list, tuple)) for v in items):
-            return json.dumps(items, default=str)
-        return [str(v) for v in items]
-    return str(value)
-
-
-def _safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(_flat_text)
-    out.columns = [str(c) for c in out.columns]
-    out.index = out.index.astype(str)
-    return out
-
-
-def _flat_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, (list, tuple, set, np.ndarray)):
-        return ";".join(map(str, value))
-    return str(value)
+def _write_all(folder: Path, results: Results, sections: Sequence[Section]) -> None:
+    log.info("writing outputs ...")
+    tables = write_tables(results, folder, sections)
+    write_annotated(results.adata, folder / "annotated.h5ad", key_added=results.key_added)
+    _render(folder, results, sections)
+    outputs = [*(p.name for p in tables), *RUN_FILES]
+    write_manifest(
+        folder / MANIFEST, results.table, results.input_fingerprint, results.parameters, outputs
+    )
 
 
 def write_manifest(
@@ -312,20 +288,29 @@ def write_manifest(
     table: pd.DataFrame,
     input_fingerprint: Mapping[str, Any],
     parameters: Mapping[str, Any],
+    outputs: Sequence[str] | None = None,
 ) -> Path:
-    """``run.json``: parameters, input fingerprint, versions, flagged groups, files."""
-    from scclast._provenance import package_versions
-    from scclast.genesets import catalogue_version
+    """``run.json``: parameters, input fingerprint, versions, flagged groups, files.
 
+    ``outputs`` lists what the folder holds; default: every file a complete run writes.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> t = pd.DataFrame({"group": ["a", "b"], "flagged": [True, False]})
+    >>> path = write_manifest(os.path.join(tempfile.mkdtemp(), "run.json"), t, {}, {})
+    >>> json.loads(path.read_text())["flagged_groups"]
+    ['a']
+    """
     path = Path(path)
     manifest = {
         "tool": "scclast run",
         "versions": package_versions(),
-        "catalogue_version": catalogue_version(),
+        "catalogue_version": genesets.catalogue_version(),
         "parameters": dict(parameters),
         "input": dict(input_fingerprint),
         "flagged_groups": get.flagged_groups(table),
-        "outputs": [*OUTPUT_FILES, "figures/"],
+        "outputs": list(outputs) if outputs is not None else [*OUTPUT_FILES, "figures/"],
     }
     path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
     return path
@@ -347,17 +332,24 @@ def _move_into_place(staging: Path, outdir: Path, force: bool) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def coverage_warnings(adata: Any, table: pd.DataFrame, min_coverage: float = 0.5) -> list[str]:
+def coverage_warnings(
+    adata: AnnData, table: pd.DataFrame, min_coverage: float = 0.5, key_added: str = DEFAULT_KEY
+) -> list[str]:
     """Plain-text warnings about gene sets measured poorly in this data.
 
     Reads the per-set records of scoring and flagging (genes found and missing).
 
     Examples
     --------
-    >>> coverage_warnings(adata, table)  # doctest: +SKIP
-    ['clastokines_putative: 2 of 6 genes measured (33%); missing: Afm, Bmp6, Hgf, Pdgfb']
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> scclast.tl.flag(adata, "cluster", enrichment=False)
+    >>> coverage_warnings(adata, scclast.get.flag_table(adata))
+    []
+    >>> coverage_warnings(adata, None, min_coverage=1.01)[0]  # doctest: +ELLIPSIS
+    'clastokines_secreted: ... genes measured (100%); missing: '
     """
-    sets = _set_records(adata)
+    sets = _set_records(adata, Keys(key_added))
     messages = []
     for name, entry in sets.items():
         found = _as_list(entry.get("genes_found"))
@@ -387,13 +379,26 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _set_records(adata: Any) -> dict[str, Mapping[str, Any]]:
+def _set_records(adata: AnnData, keys: Keys) -> dict[str, Mapping[str, Any]]:
     """Per-set found/missing genes from the flag record, else the score record."""
-    uns = adata.uns.get("scclast", {})
     merged: dict[str, Mapping[str, Any]] = {}
-    for step in ("score", "flag"):
-        sets = uns.get(step, {}).get("sets", {}) if isinstance(uns.get(step), Mapping) else {}
-        for name, entry in (sets or {}).items():
+    for step in (Step.SCORE, Step.FLAG):
+        sets = keys.record(adata, step).get("sets", {})
+        for name, entry in (sets if isinstance(sets, Mapping) else {}).items():
             if isinstance(entry, Mapping) and ("genes_found" in entry or "genes_missing" in entry):
                 merged[str(name)] = entry
     return merged
+
+
+__all__ = [
+    "MANIFEST",
+    "OUTPUT_FILES",
+    "RUN_FILES",
+    "applicable",
+    "check_outdir",
+    "coverage_warnings",
+    "render",
+    "write_manifest",
+    "write_outputs",
+    "write_tables",
+]

@@ -6,15 +6,16 @@ import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from scclast import get, tl
+from scclast import genesets, get, tl
 from scclast._errors import ScclastInputError
+from scclast._keys import DEFAULT_KEY
 from scclast._pipeline._inputs import (
     check_gene_coverage,
     check_groupby,
@@ -26,6 +27,8 @@ from scclast._pipeline._inputs import (
     reading_errors,
 )
 from scclast._pipeline._outputs import check_outdir, write_outputs
+from scclast._pipeline._sections import SECTIONS, Section
+from scclast._pipeline._sections._flagging import gene_sets_argument
 from scclast._warnings import ScclastWarning
 
 if TYPE_CHECKING:
@@ -79,86 +82,31 @@ def prepare(adata: AnnData, groupby: str | None = None, seed: int = 0) -> None:
     tl.umap(adata, seed=seed)
 
 
-def analyse(
-    adata: Any,
+def analyse_sections(
+    adata: AnnData,
+    parameters: Mapping[str, Any],
     *,
-    groupby: str | None = None,
-    species: str = "auto",
-    method: str = "seurat",
-    gene_sets: str | Path | Sequence[str | Path] | Mapping[str, Iterable[str]] | None = None,
-    osteomorph_signature: str | Path | None = None,
-    fdr: float = 0.05,
-    seed: int = 0,
-    backed: bool = False,
-) -> pd.DataFrame:
-    """Score and flag: a thin call of :func:`scclast.tl.flag` (no statistics here).
+    key_added: str = DEFAULT_KEY,
+    sections: Sequence[Section] = SECTIONS,
+) -> None:
+    """Run the analysis of every section, in order, reading options from ``parameters``.
 
-    Before the (longer) analysis it checks that at least one gene of the gene sets is
-    in the data, naming the species and the identifiers seen when none is.
-
-    Parameters
-    ----------
-    groupby
-        ``obs`` column of groups; ``None`` lets flagging build Leiden clusters.
-    species, method, gene_sets, osteomorph_signature, fdr, seed
-        As for :func:`scclast.tl.flag`; ``gene_sets=None`` uses its defaults.
-    backed
-        ``adata`` is backed: scoring reads the matrix from disk in row chunks.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The flagging table, one row per (group, gene set).
+    ``parameters`` is what :func:`run_parameters` records (the workflow's rules pass
+    the same), so a section's options live in one record from the command line to
+    ``run.json``.
 
     Examples
     --------
     >>> import scclast
     >>> adata = scclast.datasets.example()
-    >>> table = analyse(adata, groupby="cluster")
-    >>> scclast.get.flagged_groups(table)
+    >>> analyse_sections(adata, run_parameters(
+    ...     "example", groupby="cluster", species="auto", method="seurat", gene_sets=None,
+    ...     osteomorph_signature=None, fdr=0.05, seed=0, backed=False))
+    >>> scclast.get.flagged_groups(adata)
     ['3']
     """
-    sets = _gene_sets_argument(gene_sets)
-    check_gene_coverage(adata, sets, species)
-    started = time.perf_counter()
-    log.info(
-        "scoring and flagging %s on %s cells%s ...",
-        _describe_sets(sets),
-        f"{adata.n_obs:,}",
-        " (matrix read from disk in chunks)" if backed else "",
-    )
-    tl.flag(
-        adata,
-        groupby,
-        gene_sets=sets,
-        species=species,
-        method=method,
-        seed=seed,
-        thresholds=tl.FlagThresholds(fdr=fdr),
-        osteomorph_signature=None if osteomorph_signature is None else str(osteomorph_signature),
-    )
-    table = get.flag_table(adata)
-    log.info(
-        "flagging done in %.1f s: %d group(s) flagged",
-        time.perf_counter() - started,
-        len(get.flagged_groups(table)),
-    )
-    return table
-
-
-def _gene_sets_argument(gene_sets: Any) -> Any:
-    if gene_sets is None:
-        return list(tl.DEFAULT_GENE_SETS)
-    if isinstance(gene_sets, (str, Path)):
-        return [str(gene_sets)]
-    if isinstance(gene_sets, Mapping):
-        return gene_sets
-    return [str(item) for item in gene_sets]
-
-
-def _describe_sets(sets: Any) -> str:
-    names = list(sets)
-    return f"{len(names)} gene set(s) ({', '.join(map(str, names))})"
+    for section in sections:
+        section.analyse(adata, parameters, key_added)
 
 
 def run(
@@ -217,9 +165,13 @@ def run(
 
     Examples
     --------
-    >>> result = run(example=True, outdir="scclast_out")  # doctest: +SKIP
-    >>> result.flagged_groups  # doctest: +SKIP
-    ['osteoclast_secretory']
+    >>> import os, tempfile
+    >>> result = run(example=True, outdir=os.path.join(tempfile.mkdtemp(), "out"))
+    >>> result.flagged_groups, result.report.name
+    (['3'], 'report.html')
+    >>> sorted(p.name for p in result.outdir.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['annotated.h5ad', 'figures', 'groups.tsv', 'report.html', 'run.json',
+     'scores.tsv.gz']
     """
     started = time.perf_counter()
     _check_sources(input, dataset, example)
@@ -243,21 +195,12 @@ def run(
         # the cheap checks first: a wrong column or species fails in seconds, not minutes
         if groupby is not None:
             check_groupby(adata, groupby)
-        check_gene_coverage(adata, _gene_sets_argument(gene_sets), species)
+        check_gene_coverage(adata, gene_sets_argument(gene_sets), species)
         with collect_warnings() as seen, reading_errors(input if backed else None):
             prepare(adata, groupby=groupby, seed=seed)
-            table = analyse(
-                adata,
-                groupby=groupby,
-                species=species,
-                method=method,
-                gene_sets=gene_sets,
-                osteomorph_signature=osteomorph_signature,
-                fdr=fdr,
-                seed=seed,
-                backed=backed,
-            )
+            analyse_sections(adata, parameters)
         parameters["groupby"] = groupby or recorded_groupby(adata)
+        table = get.flag_table(adata)
         write_outputs(
             adata,
             table,
@@ -295,15 +238,15 @@ def _check_sources(input: Any, dataset: str | None, example: bool) -> None:
 
 def _check_set_arguments(gene_sets: Any, osteomorph_signature: Any) -> None:
     """Unknown set names and unreadable files fail before any data is read."""
-    from scclast import genesets
-
     if gene_sets is not None:
-        genesets.resolve_gene_sets(_gene_sets_argument(gene_sets), species="mouse")
+        genesets.resolve_gene_sets(gene_sets_argument(gene_sets), species="mouse")
     if osteomorph_signature is not None:
         genesets.read_signature(osteomorph_signature)
 
 
-def _load(input: Any, dataset: str | None, example: bool, backed: bool) -> tuple[Any, dict]:
+def _load(
+    input: Any, dataset: str | None, example: bool, backed: bool
+) -> tuple[AnnData, dict[str, Any]]:
     if example:
         if backed:
             log.info("--backed applies to file inputs; the example is small and read into memory")

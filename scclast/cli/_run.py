@@ -106,6 +106,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # imported when the command runs, so `scclast --help` does not load scanpy and numba
     from scclast import _pipeline as pipeline
 
     quiet = bool(getattr(args, "quiet", False))

@@ -5,12 +5,29 @@
 :func:`embedding`              UMAP by group and by calibrated score, flagged groups outlined
 :func:`factor_heatmap`         coupling factor x group, relative expression
 :func:`effect_sizes`           group x gene set: AUROC and FDR, flags ringed
+:func:`run_summary`            across runs (workflow): flagged lineage states per dataset
 =============================  =============================================================
 
-Every function takes ``key_added`` (the analysis to draw), ``return_fig`` and ``save``
-(:mod:`scclast.pl._base`).
+Every function takes ``key_added`` (the analysis to draw), ``ax`` (draw into an Axes of
+your own figure; :func:`embedding` then draws one panel, chosen by ``color``),
+``figsize``, ``return_fig`` and ``save``, handled in one place (:mod:`scclast.pl._base`).
+
+==================  ==========================================================================
+module              holds
+==================  ==========================================================================
+``_base``           new figure or the caller's Axes, saving, the return rule, default style
+``_style``          colour-blind-safe palette, effect marks, the flag's star and shade
+``_data``           what a figure reads from the AnnData (flag table, groups, genes)
+``_layout``         the group x gene grid of the dot plot and heatmap
+``_legends``        legend handles; colour bar and legends beside the panel
+``_dotplot`` ...    one module per figure
+==================  ==========================================================================
 """
 
-from scclast.pl._figures import dotplot, effect_sizes, embedding, factor_heatmap
+from scclast.pl._dotplot import dotplot
+from scclast.pl._effects import effect_sizes
+from scclast.pl._embedding import embedding
+from scclast.pl._heatmap import factor_heatmap
+from scclast.pl._summary import run_summary
 
-__all__ = ["dotplot", "effect_sizes", "embedding", "factor_heatmap"]
+__all__ = ["dotplot", "effect_sizes", "embedding", "factor_heatmap", "run_summary"]
