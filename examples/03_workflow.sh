@@ -4,7 +4,8 @@
 #   bash examples/03_workflow.sh       # writes results/ and my_run/ in the working directory
 set -euo pipefail
 
-# Where the workflow lives (workflows/ in a checkout, inside the package once installed).
+# Where the workflow lives (workflows/ in a checkout, inside the package once installed):
+# Snakefile, rules/, scripts/, schemas/, config/, envs/, profiles/ (workflows/README.md).
 workflow_dir=$(scclast workflow path)
 echo "workflow: $workflow_dir"
 
@@ -17,7 +18,8 @@ ls results/example results/summary
 cut -f1-5,8-9,11 results/summary/summary.tsv
 
 # Your own run: `scclast workflow init DIR` writes the documented template to edit
-# (`--example` the example config); `scclast workflow run` calls snakemake for you.
+# (`--example` the example config); its `resources:` block sizes each rule's jobs.
+# `scclast workflow run` calls snakemake for you (it needs `pip install "scclast[workflow]"`).
 # Here: the plan (dry run) of the same example in its own folder my_run/results/.
 scclast workflow init my_run --example
 scclast workflow run --configfile my_run/config.yaml --directory my_run --cores 2 --dry-run \

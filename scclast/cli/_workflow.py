@@ -37,7 +37,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing config.yaml")
     init.set_defaults(func=_init)
 
-    run = commands.add_parser("run", help="run the workflow with snakemake")
+    run = commands.add_parser(
+        "run",
+        help="run the workflow with snakemake",
+        description="Run the shipped workflow with `python -m snakemake` under this Python "
+        f"(needs snakemake: {workflow.WORKFLOW_EXTRA}). Anything after `--` goes to "
+        "snakemake.",
+    )
     run.add_argument("--configfile", type=Path, required=True, help="the workflow config")
     run.add_argument("--cores", default=None, help="cores to use (default: all, or the profile's)")
     run.add_argument("--directory", type=Path, help="working directory (results go below it)")
@@ -66,6 +72,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    workflow.require_snakemake()
     extra = list(args.snakemake_args)
     if extra[:1] == ["--"]:
         extra = extra[1:]

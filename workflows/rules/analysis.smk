@@ -1,7 +1,7 @@
 # prepare -> analyse for one input; each step reads the previous step's h5ad.
-# `analyse` scores and flags in one job: scclast.pipeline.analyse (scclast.flagging.flag)
+# `analyse` scores and flags in one job: scclast._pipeline.analyse (scclast.tl.flag)
 # computes the per-cell scores together with their calibration, so a separate scoring
-# job would only repeat work.
+# job would only repeat work. Job sizes come from the config's `resources:` block.
 
 
 rule prepare:
@@ -18,10 +18,10 @@ rule prepare:
         log_file("prepare"),
     conda:
         "../envs/scclast.yaml"
-    threads: 1
+    threads: RESOURCES["prepare"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=RESOURCES["prepare"]["mem_mb"],
+        runtime=RESOURCES["prepare"]["runtime"],
     script:
         "../scripts/prepare.py"
 
@@ -47,9 +47,9 @@ rule analyse:
         log_file("analyse"),
     conda:
         "../envs/scclast.yaml"
-    threads: 1
+    threads: RESOURCES["analyse"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=RESOURCES["analyse"]["mem_mb"],
+        runtime=RESOURCES["analyse"]["runtime"],
     script:
         "../scripts/analyse.py"

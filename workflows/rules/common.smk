@@ -1,17 +1,18 @@
-# Config, inputs and paths shared by every rule.
+# Config, inputs, paths and resources shared by every rule.
 
 import os
 import re
 
 from snakemake.utils import validate
 
-from scclast import workflow as scw
+from scclast import _workflow as scw
 
 
-validate(config, "../config/schema.yaml")
+validate(config, "../schemas/config.schema.yaml")
 
 RESULTS = os.path.normpath(config["results"])
 PARAMS = config["params"]
+RESOURCES = config["resources"]  # the one home of job sizes: see workflows/README.md
 INPUTS = scw.inputs_from_config(config)
 DATASETS = [name for name, item in INPUTS.items() if item["kind"] == "dataset"]
 NEVER = "(?!)"  # a regex that matches nothing
@@ -36,7 +37,7 @@ def log_file(rule_name, name="{name}"):
 
 
 def setting(key):
-    """Params function: the per-input setting ``key`` (kind, source, groupby, species, backed)."""
+    """Params function: the per-input setting ``key`` (kind, source, groupby, ...)."""
     return lambda wildcards: INPUTS[wildcards.name][key]
 
 
@@ -50,10 +51,7 @@ def source_h5ad(wildcards):
 
 def gene_set_files(wildcards):
     """Files among the gene sets and the osteomorph signature, so edits rerun `analyse`."""
-    files = [g for g in PARAMS["gene_sets"] or [] if scw.looks_like_file(g)]
-    if PARAMS["osteomorph_signature"]:
-        files.append(PARAMS["osteomorph_signature"])
-    return files
+    return scw.gene_set_files(PARAMS)
 
 
 def per_input_outputs():

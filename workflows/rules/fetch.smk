@@ -14,8 +14,9 @@ rule fetch:
         log_file("fetch"),
     conda:
         "../envs/scclast.yaml"
+    threads: RESOURCES["fetch"]["threads"]
     resources:
-        mem_mb=8000,
-        runtime=60,
+        mem_mb=RESOURCES["fetch"]["mem_mb"],
+        runtime=RESOURCES["fetch"]["runtime"],
     script:
         "../scripts/fetch.py"

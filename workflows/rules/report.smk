@@ -15,9 +15,10 @@ rule report:
         log_file("report"),
     conda:
         "../envs/scclast.yaml"
+    threads: RESOURCES["report"]["threads"]
     resources:
-        mem_mb=4000,
-        runtime=30,
+        mem_mb=RESOURCES["report"]["mem_mb"],
+        runtime=RESOURCES["report"]["runtime"],
     script:
         "../scripts/report.py"
 
@@ -34,8 +35,9 @@ rule summary:
         f"{RESULTS}/logs/summary.log",
     conda:
         "../envs/scclast.yaml"
+    threads: RESOURCES["summary"]["threads"]
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=RESOURCES["summary"]["mem_mb"],
+        runtime=RESOURCES["summary"]["runtime"],
     script:
         "../scripts/summarise.py"
