@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"scclast run --example: {describe(runs)}")
     if args.out:
+        separator = "\n" if args.out.exists() and args.out.stat().st_size else ""
         with open(args.out, "a", encoding="utf-8") as handle:
-            handle.write(("\n" if args.out.exists() and args.out.stat().st_size else "") +
-                         markdown(runs, machine()))  # fmt: skip
+            handle.write(separator + markdown(runs, machine()))
     return 0
 
 

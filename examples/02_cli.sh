@@ -20,3 +20,5 @@ ls scclast_example scclast_example/figures
 
 # Your own data: scclast run my_data.h5ad --groupby cell_type -o my_results
 # A registry dataset (downloaded once, cached): scclast run --dataset KEY -o out
+# The same run from Python:
+#   scclast.run(example=True, outdir="scclast_example", groupby="cluster", force=True)

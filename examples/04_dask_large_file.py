@@ -2,7 +2,7 @@
 
 The matrix (``X``) is opened lazily as a dask array with
 :func:`anndata.experimental.read_elem_lazy`; ``obs`` and ``var`` are small and read
-into memory. :func:`scclast.scoring.score` then maps over the row blocks, so the work
+into memory. :func:`scclast.tl.score` then maps over the row blocks, so the work
 runs on whatever dask cluster the active :class:`dask.distributed.Client` points at
 and no process ever holds the whole matrix. The scores are the same as in memory.
 
@@ -55,11 +55,11 @@ def read_dask(path: str | Path, chunk_rows: int) -> tuple[ad.AnnData, h5py.File]
 
 def simulated_input(path: Path, n_cells: int, seed: int) -> Path:
     """A simulated osteoclastogenesis h5ad (stands in for a large real file)."""
-    from scclast.datasets import simulate_osteoclastogenesis
-    from scclast.workflow import write_h5ad
+    import scclast
 
-    adata = simulate_osteoclastogenesis(n_cells=n_cells, seed=seed)
-    return write_h5ad(adata, path)
+    adata = scclast.datasets.simulate_osteoclastogenesis(n_cells=n_cells, seed=seed)
+    adata.write_h5ad(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from dask.distributed import Client, LocalCluster
 
-    from scclast.flagging import flag
-    from scclast.scoring import score
+    import scclast
 
     path = args.input or simulated_input(Path("simulated_large.h5ad"), args.cells, seed=0)
     with (
@@ -101,29 +100,30 @@ def main(argv: list[str] | None = None) -> int:
         with handle:
             print(f"{path}: {adata.n_obs:,} cells x {adata.n_vars:,} genes, X is", type(adata.X))
             started = time.perf_counter()
-            score(adata, GENE_SETS, method=args.method, seed=0)
+            scclast.tl.score(adata, GENE_SETS, method=args.method, seed=0)
             print(
                 f"scored {len(GENE_SETS)} gene sets on the cluster in "
                 f"{time.perf_counter() - started:.1f} s"
             )
-            columns = [f"scclast_{name}" for name in GENE_SETS]
-            adata.obs[columns].to_csv(args.output, sep="\t")
+            scclast.get.scores(adata).to_csv(args.output, sep="\t")
             print("wrote", args.output)
 
             # Flagging works on the same lazy matrix; its clustering and gseapy steps
             # would load a normalised copy, so give groups and leave enrichment off.
-            table = flag(adata, args.groupby, method=args.method, enrichment=False, seed=0)
+            scclast.tl.flag(adata, args.groupby, method=args.method, enrichment=False, seed=0)
+            table = scclast.get.flag_table(adata)
             flagged = table.loc[table["flagged"], ["group", "lineage_state", "gene_set", "auroc"]]
             print("flagged:", "none" if flagged.empty else "")
             print(flagged.to_string(index=False))
 
     if not args.no_check:
         in_memory = ad.read_h5ad(path)
-        score(in_memory, GENE_SETS, method=args.method, seed=0)
+        scclast.tl.score(in_memory, GENE_SETS, method=args.method, seed=0)
+        expected = scclast.get.scores(in_memory)
         on_cluster = pd.read_csv(args.output, sep="\t", index_col=0)
         largest = max(
-            float(np.nanmax(np.abs(on_cluster[c].to_numpy() - in_memory.obs[c].to_numpy())))
-            for c in columns
+            float(np.nanmax(np.abs(on_cluster[c].to_numpy() - expected[c].to_numpy())))
+            for c in expected.columns
         )
         print(f"largest difference to the in-memory scores: {largest:.1e}")
         if not largest <= 1e-10:

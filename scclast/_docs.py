@@ -119,7 +119,13 @@ def doc_params(**fragments: str) -> Callable[[F], F]:
 
 
 def shared_docs() -> dict[str, str]:
-    """Every fragment by name (for :func:`doc_params`)."""
+    """Every fragment by name (for :func:`doc_params`).
+
+    Examples
+    --------
+    >>> shared_docs()["doc_copy"].splitlines()[0]
+    'copy'
+    """
     return dict(_FRAGMENTS)
 
 

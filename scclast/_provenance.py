@@ -1,4 +1,17 @@
-"""Provenance records: what produced a result, so a figure can be traced back."""
+"""Provenance records: what produced a result, so a figure can be traced back.
+
+Every analysis stores :func:`provenance` (versions, catalogue version, parameters)
+under its step of ``adata.uns[key_added]`` through :class:`scclast._keys.Keys`, which
+owns the key names; input files are fingerprinted with :func:`file_sha256`.
+
+Examples
+--------
+>>> block = provenance(method="ucell", gene_sets=["coupling_contact"], layer=None)
+>>> block["parameters"]
+{'method': 'ucell', 'gene_sets': ['coupling_contact'], 'layer': 'None'}
+>>> sorted(block)
+['catalogue_version', 'created', 'parameters', 'python', 'versions']
+"""
 
 from __future__ import annotations
 
@@ -10,8 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-UNS_KEY = "scclast"
-"""Key of the scclast record in ``adata.uns``."""
+from scclast.genesets import catalogue_version
 
 _TRACKED_PACKAGES = ("scclast", "scanpy", "anndata", "numpy", "scipy", "pandas", "gseapy")
 
@@ -49,30 +61,13 @@ def provenance(**parameters: Any) -> dict[str, Any]:
     >>> block["parameters"]["method"]
     'ucell'
     """
-    from scclast.genesets import catalogue_version
-
     return {
         "versions": package_versions(),
         "catalogue_version": catalogue_version(),
         "python": platform.python_version(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "parameters": {k: _jsonable(v) for k, v in parameters.items()},
+        "parameters": {k: to_jsonable(v) for k, v in parameters.items()},
     }
-
-
-def record(adata: Any, step: str, block: dict[str, Any]) -> None:
-    """Store ``block`` as ``adata.uns["scclast"][step]``, keeping other steps.
-
-    Examples
-    --------
-    >>> import anndata as ad, numpy as np
-    >>> a = ad.AnnData(np.ones((2, 2)))
-    >>> record(a, "score", {"method": "mean"})
-    >>> a.uns["scclast"]["score"]["method"]
-    'mean'
-    """
-    uns = adata.uns.setdefault(UNS_KEY, {})
-    uns[step] = block
 
 
 def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -94,8 +89,16 @@ def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _jsonable(value: Any) -> Any:
-    """Parameters as plain types that h5ad and JSON can store."""
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain types that h5ad and JSON can store.
+
+    Paths become strings, tuples and sets lists, other objects their ``repr``.
+
+    Examples
+    --------
+    >>> to_jsonable({"out": Path("a/b"), "sets": ("x", "y"), "seed": None})
+    {'out': 'a/b', 'sets': ['x', 'y'], 'seed': 'None'}
+    """
     if value is None:
         # h5ad cannot store None inside uns; keep the fact that it was unset.
         return "None"
@@ -104,7 +107,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     return repr(value)
+
+
+__all__ = ["file_sha256", "package_versions", "provenance", "to_jsonable"]

@@ -10,12 +10,13 @@ independently of the production loader.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
-GENE_SETS_DIR = Path(__file__).parents[1] / "gene_sets"
+from tests._paths import REPO_ROOT
+
+GENE_SETS_DIR = REPO_ROOT / "gene_sets"
 
 # Factor column of Table 1 (parsed once from the review's Table 1; hard-coded because the
 # reference copy is not shipped with the repository).

@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
 from scclast import genesets
 from scclast._errors import ScclastInputError
+from scclast._warnings import DataWarning
+from scclast.genesets._build import build_catalogue
+
+PUBLIC_NAMES = {
+    "EFFECTS",
+    "OSTEOMORPH_SET",
+    "PHASES",
+    "SPECIES",
+    "Catalogue",
+    "Factor",
+    "GenePair",
+    "GeneSet",
+    "Member",
+    "Reference",
+    "Species",
+    "as_dict",
+    "catalogue_dir",
+    "catalogue_version",
+    "export",
+    "factor_genes",
+    "get",
+    "guess_symbol_species",
+    "load",
+    "members",
+    "names",
+    "read_gmt",
+    "read_signature",
+    "resolve_gene_sets",
+    "to_gmt",
+    "translate",
+    "write_text_atomically",
+}
 
 REQUIRED_SETS = [
     "clastokines_secreted",
@@ -219,13 +255,13 @@ def test_read_signature_missing_file(tmp_path):
 def test_translation_uses_curated_pairs_and_reports_the_rest(tmp_path):
     path = tmp_path / "human_sig.txt"
     path.write_text("SLIT3\nCTHRC1\nNOTAREALGENE1\n")
-    with pytest.warns(UserWarning, match=r"1 of 3 genes have no mouse ortholog.*NOTAREALGENE1"):
+    with pytest.warns(DataWarning, match=r"1 of 3 genes have no mouse ortholog.*NOTAREALGENE1"):
         sets = genesets.read_signature(path, species="mouse")
     assert sets == {"osteomorph": ["Slit3", "Cthrc1"]}
 
 
 def test_translation_never_upper_cases_unknown_genes():
-    with pytest.warns(UserWarning, match="Fake7"):
+    with pytest.warns(DataWarning, match="Fake7"):
         assert genesets.translate(["Fake7"], "human") == []
 
 
@@ -247,3 +283,89 @@ def test_ortholog_table_is_consistent():
     table = genesets.load().ortholog_table()
     for mouse, human in table["mouse_to_human"].items():
         assert table["human_to_mouse"][human] == mouse
+
+
+def test_package_keeps_every_public_name():
+    assert set(genesets.__all__) == PUBLIC_NAMES
+    for name in PUBLIC_NAMES:
+        assert getattr(genesets, name) is not None, name
+
+
+def test_import_stays_light():
+    # `scclast genesets` answers without loading the analysis stack.
+    code = (
+        "import sys, scclast.genesets as g; g.get('coupling_contact'); g.export('mouse', 'tsv'); "
+        "print(sorted(m for m in ('pandas', 'numpy', 'scanpy', 'anndata') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
+
+
+def test_factor_genes_follow_the_factor_records():
+    table = genesets.factor_genes("human")
+    catalogue = genesets.load()
+    expected = list(dict.fromkeys(p.human for f in catalogue.factors.values() for p in f.genes))
+    assert table["gene"].tolist() == expected
+    row = table.set_index("gene").loc["SLIT3"]
+    assert (row["factor"], row["label"], row["effect"]) == ("slit3", "SLIT3", "anabolic")
+
+
+def test_gmt_write_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "sets.gmt"
+    path.write_text("old\tx\tA\n")
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        genesets.to_gmt({"new": ["B"]}, path)
+    assert path.read_text() == "old\tx\tA\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["sets.gmt"]
+
+
+def _raw_catalogue(**factor_fields):
+    factor = {
+        "id": "slit3",
+        "name": "SLIT3",
+        "category": "secreted",
+        "effect": "anabolic",
+        "phases": ["transition"],
+        "genes": [{"mouse": "Slit3", "human": "SLIT3"}],
+        "references": ["r1"],
+        **factor_fields,
+    }
+    return {"catalogue_version": "t", "references": {"r1": {}}, "factors": [factor]}
+
+
+def test_build_derives_sets_by_factor_and_phase():
+    raw_sets = {
+        "sets": [
+            {"name": "by_factor", "derive": {"factors": ["slit3"]}},
+            {"name": "by_phase", "derive": {"phase": "transition"}},
+            {"name": "none", "derive": {"phase": "initiation"}},
+        ]
+    }
+    catalogue = build_catalogue(_raw_catalogue(), raw_sets, Path("cat"))
+    assert catalogue.sets["by_factor"].genes("human") == ["SLIT3"]
+    assert catalogue.sets["by_phase"].members[0].factor == "slit3"
+    assert catalogue.sets["none"].genes() == []
+
+
+@pytest.mark.parametrize(
+    ("factor_fields", "raw_sets", "problem"),
+    [
+        ({"effect": "helpful"}, {}, "has effect 'helpful'"),
+        ({"phases": ["resting"]}, {}, "unknown phases"),
+        ({"references": ["r9"]}, {}, "cites unknown keys ['r9']"),
+        ({"genes": [{"mouse": "Slit3"}]}, {}, "needs 'mouse' and 'human'"),
+        ({}, {"sets": [{"name": "s", "derive": {"factors": ["nope"]}}]}, "unknown factors"),
+        ({}, {"sets": [{"name": "s", "members": [{"mouse": "A", "human": "A"}]}]}, "no refer"),
+    ],
+)
+def test_build_rejects_malformed_yaml_naming_the_entry(factor_fields, raw_sets, problem):
+    with pytest.raises(ValueError) as err:
+        build_catalogue(_raw_catalogue(**factor_fields), raw_sets, Path("cat"))
+    assert problem in str(err.value) and "cat/" in str(err.value)

@@ -1,18 +1,32 @@
-"""The built wheel, not the source tree, carries the catalogue and finds it."""
+"""The built wheel, not the source tree, carries every module and data file and finds them."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests._paths import REPO_ROOT
 
 pytest.importorskip("hatchling")
+
+PACKAGE_DATA = (
+    "scclast/gene_sets/catalogue.yaml",
+    "scclast/gene_sets/gene_sets.yaml",
+    "scclast/workflows/Snakefile",
+    "scclast/workflows/schemas/config.schema.yaml",
+    "scclast/workflows/config/config.yaml",
+    "scclast/datasets/_registry.yaml",
+    "scclast/datasets/data/example_osteoclastogenesis.h5ad",
+    "scclast/datasets/data/tapseq_baccin_bm/matrix.mtx.gz",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,39 +53,94 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return next(out.glob("scclast-*.whl"))
 
 
-def test_wheel_contains_catalogue_and_entry_point(wheel: Path):
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("site")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    return target
+
+
+def _run_outside_tree(code: str, site: Path, cwd: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": str(site), "SCCLAST_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(site)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_wheel_contains_data_and_entry_point(wheel: Path):
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "scclast = scclast.cli:main" in archive.read(entry_points).decode()
-    assert "scclast/gene_sets/catalogue.yaml" in names
-    assert "scclast/gene_sets/gene_sets.yaml" in names
-    assert "scclast/workflows/Snakefile" in names
-    assert "scclast/workflows/config/schema.yaml" in names
-    assert "scclast/datasets/data/example_osteoclastogenesis.h5ad" in names
+    missing = [name for name in PACKAGE_DATA if name not in names]
+    assert not missing
 
 
-def test_installed_wheel_finds_catalogue_without_source_tree(wheel: Path, tmp_path: Path):
-    target = tmp_path / "site"
+def test_wheel_contains_every_module_of_the_source_tree(wheel: Path):
+    # Subpackages (genesets/, testing/, tl/_score/, _matrix/, ...) need their files,
+    # __init__.py included, in the wheel; a module left out only fails once installed.
+    source = {
+        path.relative_to(REPO_ROOT).as_posix()
+        for path in (REPO_ROOT / "scclast").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
     with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(target)
+        names = set(archive.namelist())
+    assert source, "no modules found in the source tree"
+    assert sorted(source - names) == []
+
+
+def test_installed_wheel_finds_catalogue_and_workflow_without_source_tree(
+    installed: Path, tmp_path: Path
+):
     code = (
         "import scclast, scclast.genesets as g; "
-        "import scclast.workflow as w; "
+        "from scclast._workflow import workflow_dir; "
         "print(g.catalogue_dir()); print(len(g.get('clastokines_secreted'))); "
-        "print(w.workflow_dir())"
+        "print(workflow_dir()); print(scclast.__file__)"
     )
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    folder, count, workflows = result.stdout.split()
-    assert Path(folder) == target / "scclast" / "gene_sets"
+    folder, count, workflows, module = _run_outside_tree(code, installed, tmp_path).split()
+    assert Path(folder) == installed / "scclast" / "gene_sets"
     assert int(count) >= 9
-    assert Path(workflows) == target / "scclast" / "workflows"
+    assert Path(workflows) == installed / "scclast" / "workflows"
+    assert Path(module).is_relative_to(installed)
+
+
+def test_installed_wheel_imports_every_module(installed: Path, tmp_path: Path):
+    code = (
+        "import importlib, pkgutil, sys, scclast\n"
+        "names = [m.name for m in pkgutil.walk_packages(scclast.__path__, 'scclast.')\n"
+        "         if not m.name.endswith('__main__')]\n"
+        "for name in names:\n"
+        "    module = importlib.import_module(name)\n"
+        "    assert module.__file__.startswith(sys.argv[1]), module.__file__\n"
+        "for name in ('tl', 'pl', 'get', 'datasets', 'genesets'):\n"
+        "    assert getattr(scclast, name).__all__, name\n"
+        "print(len(names))\n"
+        "print(scclast.datasets.bone_marrow_baccin2020().shape)\n"
+    )
+    lines = _run_outside_tree(code, installed, tmp_path).splitlines()
+    assert int(lines[0]) > 40  # every subpackage's modules, not only the top level
+    assert lines[1] == "(180, 9891)"
+
+
+def test_ci_and_pre_commit_run_the_same_pinned_ruff():
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    pins = [d for d in pyproject["project"]["optional-dependencies"]["test"] if "ruff" in d]
+    assert len(pins) == 1 and re.fullmatch(r"ruff==\d+\.\d+\.\d+", pins[0]), pins
+    version = pins[0].split("==")[1]
+    config = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())
+    (ruff,) = [r for r in config["repos"] if r["repo"].endswith("/ruff-pre-commit")]
+    assert ruff["rev"] == f"v{version}"
+    assert [hook["id"] for hook in ruff["hooks"]] == ["ruff-check", "ruff-format"]
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert '"$venv/bin/ruff" check .\n' in ci
+    assert '"$venv/bin/ruff" format --check .\n' in ci

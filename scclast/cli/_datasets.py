@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import textwrap
+from types import ModuleType
 
 from scclast._errors import ScclastDataError
 from scclast.cli._table import print_table
@@ -52,10 +54,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     path.set_defaults(func=_path)
 
 
-def _list(args: argparse.Namespace) -> int:
-    from scclast.datasets import list_datasets
+def _datasets() -> ModuleType:
+    """:mod:`scclast.datasets`, imported when a ``datasets`` command runs.
 
-    table = list_datasets()
+    It brings anndata and pandas; importing it here at module level would slow every
+    ``scclast`` call, ``--help`` included, since the CLI registers all command groups.
+    """
+    return importlib.import_module("scclast.datasets")
+
+
+def _list(args: argparse.Namespace) -> int:
+    table = _datasets().list_datasets()
     rows = [("key", "status", "organism", "type", "citation", "doi")]
     for row in table.itertuples(index=False):
         rows.append(
@@ -72,9 +81,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from scclast.datasets import info
-
-    record = info(args.key)
+    record = _datasets().info(args.key)
     if args.json:
         print(json.dumps(record, indent=2, default=str))
         return 0
@@ -106,17 +113,13 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from scclast.datasets import fetch
-
-    for _spec, path in fetch(args.key, samples=args.samples):
+    for _spec, path in _datasets().fetch(args.key, samples=args.samples):
         print(path)
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from scclast.datasets import verify
-
-    results = verify(args.key, accept_new_hash=args.accept_new_hash)
+    results = _datasets().verify(args.key, accept_new_hash=args.accept_new_hash)
     if not results:
         print("nothing cached to verify")
         return 0
@@ -141,7 +144,5 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _path(args: argparse.Namespace) -> int:
-    from scclast.datasets import cache_dir
-
-    print(cache_dir())
+    print(_datasets().cache_dir())
     return 0

@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 from scclast import genesets
+from scclast._io import write_text_atomically
 from scclast.cli._table import print_table
+from scclast.genesets._gmt import EXPORT_FORMATS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     export = commands.add_parser("export", help="write the gene sets as GMT, TSV or JSON")
     export.add_argument("--species", choices=genesets.SPECIES, default="mouse")
-    export.add_argument("--format", dest="fmt", choices=("gmt", "tsv", "json"), default="gmt")
+    export.add_argument("--format", dest="fmt", choices=EXPORT_FORMATS, default="gmt")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
     export.set_defaults(func=_export)
 
@@ -87,7 +89,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        genesets.write_text_atomically(args.output, text)
+        write_text_atomically(args.output, text)
     return 0
 
 

@@ -35,12 +35,15 @@ import anndata as ad
 import pandas as pd
 
 from scclast._errors import ScclastDataError
+from scclast._provenance import to_jsonable
 from scclast.datasets._fetch import (
     cache_dir,
+    cache_relpath,
     fetch,
     file_url,
     geo_url,
     lock_path,
+    package_path,
     parse_filelist,
     read_lock,
     verify,
@@ -141,8 +144,6 @@ def info(key: str) -> dict[str, Any]:
     """
     entry = get_entry(key)
     lock = read_lock()
-    from scclast.datasets._fetch import cache_relpath, package_path
-
     files = []
     for spec in entry.files:
         if spec.path:
@@ -248,9 +249,6 @@ def _triplet_order(paths: list[Path]) -> tuple[Path, Path, Path]:
 
 
 def _source_block(entry: DatasetEntry, pairs: list[Any], opts: dict[str, Any]) -> dict[str, Any]:
-    from scclast._provenance import _jsonable
-    from scclast.datasets._fetch import cache_relpath
-
     lock = read_lock()
     # Keyed by file name, not a list of records: h5ad cannot store lists of mappings.
     files = {}
@@ -276,7 +274,7 @@ def _source_block(entry: DatasetEntry, pairs: list[Any], opts: dict[str, Any]) -
         "loader_options": {k: v for k, v in opts.items() if k != "gene_map"},
         "files": files,
     }
-    return _jsonable(block)
+    return to_jsonable(block)
 
 
 # --------------------------------------------------------------------------- bundled
@@ -339,6 +337,7 @@ def tsukasaki2020_bmm_rankl(**options: Any) -> ad.AnnData:
 
     Examples
     --------
+    >>> # not run as a test: downloads the GEO files on first use
     >>> adata = tsukasaki2020_bmm_rankl(gene_map="mouse_biomart.tsv")  # doctest: +SKIP
     """
     return load("tsukasaki2020_bmm_rankl", **options)
@@ -352,7 +351,20 @@ def zhong2020_endosteal_bm(**options: Any) -> ad.AnnData:
 
     Examples
     --------
+    >>> # not run as a test: downloads about 74 MB from GEO on first use
     >>> adata = zhong2020_endosteal_bm()  # doctest: +SKIP
+
+    Offline (``SCCLAST_OFFLINE=1``) with an empty cache, the error says what to download
+    and where to put it:
+
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> offline = {"SCCLAST_OFFLINE": "1", "SCCLAST_DATA_DIR": tempfile.mkdtemp()}
+    >>> with mock.patch.dict("os.environ", offline):  # doctest: +ELLIPSIS
+    ...     zhong2020_endosteal_bm()
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastDataError: GSE145477_RAW.tar is not in the cache and SCCLAST_OFFLINE ...
     """
     return load("zhong2020_endosteal_bm", **options)
 
@@ -365,6 +377,7 @@ def baryawno2019_bone_stroma(samples: list[str] | None = None, **options: Any) -
 
     Examples
     --------
+    >>> # not run as a test: downloads the sample's files from GEO on first use
     >>> adata = baryawno2019_bone_stroma(samples=["GSM3674224"])  # doctest: +SKIP
     """
     return load("baryawno2019_bone_stroma", samples=samples, **options)
@@ -377,6 +390,7 @@ def qiu2021_femoral_head(**options: Any) -> ad.AnnData:
 
     Examples
     --------
+    >>> # not run as a test: downloads the GEO files on first use
     >>> adata = qiu2021_femoral_head()  # doctest: +SKIP
     """
     return load("qiu2021_femoral_head", **options)
@@ -390,7 +404,7 @@ def hansen2024_monocyte_osteoclast_bulk(**options: Any) -> ad.AnnData:
 
     Examples
     --------
+    >>> # not run as a test: downloads the count table from GEO on first use
     >>> bulk = hansen2024_monocyte_osteoclast_bulk()  # doctest: +SKIP
-    >>> bulk.obs["time_point"].unique()  # doctest: +SKIP
     """
     return load("hansen2024_monocyte_osteoclast_bulk", **options)

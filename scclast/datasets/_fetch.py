@@ -66,8 +66,10 @@ def cache_dir() -> Path:
 
     Examples
     --------
-    >>> cache_dir()  # doctest: +SKIP
-    PosixPath('/home/me/.cache/scclast')
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"SCCLAST_DATA_DIR": "/data/scclast"}):
+    ...     cache_dir()
+    PosixPath('/data/scclast')
     """
     override = os.environ.get(DATA_DIR_ENV, "").strip()
     return Path(override).expanduser() if override else Path(pooch.os_cache("scclast"))
@@ -236,8 +238,21 @@ def ensure_file(
 
     Examples
     --------
+    >>> # not run as a test: it would download from example.org
     >>> ensure_file("GSE1/x.txt", "https://example.org/x.txt", "demo")  # doctest: +SKIP
     PosixPath('.../GSE1/x.txt')
+
+    A cached file is hashed against the lock file instead of downloaded; offline, a
+    missing one is an error naming the URL and the folder to put it in:
+
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> offline = {"SCCLAST_OFFLINE": "1", "SCCLAST_DATA_DIR": tempfile.mkdtemp()}
+    >>> with mock.patch.dict("os.environ", offline):  # doctest: +ELLIPSIS
+    ...     ensure_file("GSE1/x.txt", "https://example.org/x.txt", "demo")
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastDataError: x.txt is not in the cache and SCCLAST_OFFLINE is set: ...
     """
     target = cache_dir() / relpath
     if target.exists():
@@ -512,8 +527,14 @@ def fetch(
 
     Examples
     --------
+    >>> # not run as a test: downloads the count table from GEO on first use
     >>> fetch("hansen2024_monocyte_osteoclast_bulk")  # doctest: +SKIP
     [(FileSpec(name='GSE246769_RNAcounts_Differentiation.txt.gz', ...), PosixPath(...))]
+
+    Bundled datasets need no download:
+
+    >>> [(spec.name, path.is_file()) for spec, path in fetch("example_osteoclastogenesis")]
+    [('example_osteoclastogenesis.h5ad', True)]
     """
     entry = get_entry(key)
     if entry.status == "unavailable":
@@ -579,8 +600,14 @@ def verify(key: str | None = None, accept_new_hash: bool = False) -> list[Verify
 
     Examples
     --------
-    >>> verify()  # doctest: +SKIP
-    [VerifyResult(relpath='GSE145477/GSE145477_RAW.tar', status='ok', ...)]
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"SCCLAST_DATA_DIR": tempfile.mkdtemp()}):
+    ...     verify()  # an empty cache has nothing to check
+    []
+
+    After a download, each cached file gets a result:
+    ``[VerifyResult(relpath='GSE145477/GSE145477_RAW.tar', status='ok', ...)]``.
     """
     lock = read_lock()
     pins = _registry_pins()

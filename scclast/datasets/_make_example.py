@@ -30,8 +30,10 @@ def make_example(path: str | Path | None = None) -> Path:
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> out = make_example(pathlib.Path(tempfile.mkdtemp()) / "ex.h5ad")  # doctest: +SKIP
+    >>> import tempfile
+    >>> out = make_example(Path(tempfile.mkdtemp()) / "ex.h5ad")
+    >>> ad.read_h5ad(out).uns["scclast_simulation"]["seed"] == EXAMPLE_SETTINGS["seed"]
+    True
     """
     target = Path(path) if path is not None else example_path()
     adata: ad.AnnData = simulate_osteoclastogenesis(**EXAMPLE_SETTINGS)

@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from scclast import genesets
 from scclast._errors import ScclastError, ScclastInputError
+from scclast._version import __version__
+from scclast.datasets._loaders import add_qc_metrics
 
 log = logging.getLogger("scclast")
 
@@ -294,10 +297,8 @@ def resolve_programmes(
 
 def _catalogue_sets() -> dict[str, list[str]]:
     try:
-        from scclast import genesets
-
         return dict(genesets.as_dict(species="mouse"))
-    except (ImportError, OSError, KeyError, TypeError, ValueError, ScclastError) as err:
+    except (OSError, KeyError, TypeError, ValueError, ScclastError) as err:
         log.info("catalogue unavailable for the simulator (%s); using default programmes", err)
         return {}
 
@@ -492,11 +493,7 @@ def _assemble(
         {"gene_ids": [""] * len(genes), "programme": programme_of}, index=pd.Index(genes)
     )
     adata = ad.AnnData(X=sp.csr_matrix(counts), obs=obs, var=var)
-    from scclast.datasets._loaders import add_qc_metrics
-
     add_qc_metrics(adata)
-    from scclast._version import __version__
-
     adata.uns["scclast_simulation"] = {
         "synthetic": True,
         "statement": SYNTHETIC_STATEMENT,

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures.
+"""Shared pytest fixtures, for the tests in tests/ and the doctests in scclast/.
 
 Every test runs with outbound network connections blocked except to the loopback
 interface, so a test that would reach the internet fails loudly instead of passing
