@@ -54,8 +54,35 @@ ALLOWED_CATEGORIES = {
 ALLOWED_EFFECTS = {"anabolic", "inhibitory", "controversial"}
 ALLOWED_PHASES = {"initiation", "transition", "termination"}
 ALLOWED_EVIDENCE = {"in_vitro", "in_vivo"}
-ALLOWED_SET_CATEGORIES = {"clastokine", "coupling", "receptor", "phase", "lineage", "machinery"}
-ANABOLIC_SETS = ("clastokines_secreted", "clastokines_putative", "coupling_contact")
+ALLOWED_SET_CATEGORIES = {
+    "clastokine",
+    "coupling",
+    "receptor",
+    "phase",
+    "lineage",
+    "exclusion",
+    "machinery",
+}
+ANABOLIC_SETS = (
+    "clastokines_secreted",
+    "clastokines_putative",
+    "coupling_contact",
+    "phase_initiation_anabolic",
+    "phase_transition_anabolic",
+)
+INHIBITORY_SETS = (
+    "coupling_inhibitory",
+    "phase_initiation_inhibitory",
+    "phase_transition_inhibitory",
+)
+LINEAGE_GATE_SETS = (
+    "lineage_myeloid",
+    "state_macrophage",
+    "state_oc_precursor",
+    "state_osteoclast",
+    "exclusion_neutrophil",
+    "exclusion_dendritic_cell",
+)
 EXPECTED_SETS = {
     "clastokines_secreted",
     "clastokines_putative",
@@ -64,15 +91,19 @@ EXPECTED_SETS = {
     "coupling_matrix_release",
     "coupling_ev",
     "clastokine_receptors_osteoblast",
-    "phase_initiation",
-    "phase_transition",
-    "phase_termination",
-    "lineage_myeloid",
-    "state_macrophage",
-    "state_oc_precursor",
-    "state_osteoclast",
+    "phase_initiation_anabolic",
+    "phase_initiation_inhibitory",
+    "phase_transition_anabolic",
+    "phase_transition_inhibitory",
+    *LINEAGE_GATE_SETS,
     "secretory_machinery",
+    "receiver_osteoprogenitor",
+    "receiver_osteoblast",
+    "receiver_osteocyte",
 }
+RETIRED_SETS = {"phase_initiation", "phase_transition", "phase_termination"}
+UNMEASURABLE = {"tgfb1", "igf1", "vesicular_rank", "mir324"}
+VERSION_RE = re.compile(r"^\d{4}\.\d{1,2}\.\d+$")
 
 MOUSE_RE = re.compile(r"^[A-Z][A-Za-z0-9-]*$")
 HUMAN_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]*$")
@@ -107,7 +138,11 @@ def sets_by_name(gene_sets) -> dict:
 
 
 def derived_entries(set_def: dict, factors: dict) -> list[dict]:
-    """Gene entries a set takes from factor records (empty if the set has no derive)."""
+    """Gene entries a set takes from factor records (empty if the set has no derive).
+
+    Mirrors the documented rules: ``effects`` filters factors by effect, and a factor
+    with ``measurable: false`` contributes no genes (its receptors still count).
+    """
     derive = set_def.get("derive")
     if not derive:
         return []
@@ -116,6 +151,10 @@ def derived_entries(set_def: dict, factors: dict) -> list[dict]:
         chosen = [factors[fid] for fid in derive["factors"]]
     else:
         chosen = [f for f in factors.values() if derive["phase"] in f["phases"]]
+    if "effects" in derive:
+        chosen = [f for f in chosen if f["effect"] in derive["effects"]]
+    if field == "genes":
+        chosen = [f for f in chosen if f.get("measurable", True)]
     return [entry for f in chosen for entry in f[field]]
 
 
@@ -127,20 +166,30 @@ def expand(set_def: dict, factors: dict) -> list[tuple[str, str]]:
 
 
 def mouse_genes(set_def: dict, factors: dict) -> set[str]:
-    return {m for m, _ in expand(set_def, factors)}
+    return {m for m, _ in expand(set_def, factors) if m}
 
 
 def human_genes(set_def: dict, factors: dict) -> set[str]:
-    return {h for _, h in expand(set_def, factors)}
+    return {h for _, h in expand(set_def, factors) if h}
 
 
 def all_gene_entries(catalogue: dict, gene_sets: dict) -> list[dict]:
     entries = []
     for f in catalogue["factors"]:
-        entries += f["genes"] + f["receptors"]
+        entries += f["genes"] + f["receptors"] + f.get("receptors_extra", [])
     for s in gene_sets["sets"]:
         entries += s.get("members", [])
     return entries
+
+
+def complex_genes(factor: dict, source: str | None = None) -> set[str]:
+    """Mouse symbols named by a factor's receptor complexes (of one source, if given)."""
+    genes = set()
+    for complex_ in factor.get("receptor_complexes", []):
+        if source is None or complex_["source"] == source:
+            for unit in complex_["subunits"]:
+                genes |= set(unit) if isinstance(unit, list) else {unit}
+    return genes
 
 
 def by_abbreviation(factors: dict) -> dict:
@@ -151,7 +200,9 @@ def by_abbreviation(factors: dict) -> dict:
 
 
 def test_version_and_source(catalogue):
-    assert catalogue["catalogue_version"] == "2026.11.0"
+    # Calendar version with a patch number, as every earlier catalogue (2026.11.0).
+    assert catalogue["catalogue_version"] == "2027.1.1"
+    assert VERSION_RE.match(catalogue["catalogue_version"])
     assert catalogue["source"]["doi"] == "10.7554/eLife.95083"
     assert "Daponte" in catalogue["source"]["citation"]
 
@@ -337,8 +388,8 @@ def test_mirna_records_explain_poly_a_capture(factors):
 
 def test_no_mirna_gene_symbols_anywhere(catalogue, gene_sets):
     for entry in all_gene_entries(catalogue, gene_sets):
-        assert not entry["mouse"].startswith("Mir"), entry
-        assert not entry["human"].startswith("MIR"), entry
+        assert not (entry["mouse"] or "").startswith("Mir"), entry
+        assert not (entry["human"] or "").startswith("MIR"), entry
 
 
 def test_controversy_notes(factors):
@@ -364,6 +415,10 @@ def test_reference_keys_exist(catalogue, gene_sets):
     refs = catalogue["references"]
     used = [k for f in catalogue["factors"] for k in f["references"]]
     used += [k for s in gene_sets["sets"] for m in s.get("members", []) for k in m["references"]]
+    for f in catalogue["factors"]:
+        used += [k for g in f["genes"] for k in g.get("caveat_references", [])]
+        used += [k for r in f.get("receptors_extra", []) for k in r["references"]]
+        used += [k for c in f.get("receptor_complexes", []) for k in c["references"]]
     missing = sorted(set(used) - set(refs))
     assert not missing, missing
 
@@ -384,6 +439,17 @@ def test_key_citations(catalogue):
     assert refs["ikebuchi2018"]["doi"] == "10.1038/s41586-018-0482-7"
     assert refs["ota2013a"]["cited_as"] == "Ota et al., 2013a"
     assert refs["sims2010"]["cited_as"] == "Sims and Walsh, 2010"
+
+
+def test_kim2023_is_the_reviews_own_reference_bib79(catalogue, factors):
+    """Item 12: the review's 'Kim et al., 2023' (xref bib79) is the Cell Commun Signal
+    paper on TLR4-induced SLIT3 in macrophages, not Kim BJ et al., JCI 2018 (bib78)."""
+    refs = catalogue["references"]
+    assert refs["kim2023"]["doi"] == "10.1186/s12964-023-01226-w"
+    assert refs["kim2023"]["citation"].startswith("Kim EY, Kim JE, Chung SH, Park JE")
+    assert "bib79" in refs["kim2023"]["note"] and "kim2018" in refs["kim2023"]["note"]
+    assert refs["kim2018"]["doi"] == "10.1172/JCI91086"
+    assert {"kim2018", "kim2023"} <= set(factors["slit3"]["references"])
 
 
 def test_table1_citations_attached(factors):
@@ -418,16 +484,30 @@ def test_table1_citations_attached(factors):
 def test_symbol_style(catalogue, gene_sets):
     for entry in all_gene_entries(catalogue, gene_sets):
         mouse, human = entry["mouse"], entry["human"]
-        assert MOUSE_RE.match(mouse), mouse
-        rest_letters = [c for c in mouse[1:] if c.isalpha()]
-        assert not rest_letters or any(c.islower() for c in rest_letters), mouse
-        assert HUMAN_RE.match(human) and human == human.upper(), human
+        assert mouse or human, entry
+        if mouse is not None:
+            assert MOUSE_RE.match(mouse), mouse
+            rest_letters = [c for c in mouse[1:] if c.isalpha()]
+            assert not rest_letters or any(c.islower() for c in rest_letters), mouse
+        if human is not None:
+            assert HUMAN_RE.match(human) and human == human.upper(), human
         assert isinstance(entry["role"], str) and entry["role"], entry
+
+
+def test_species_specific_genes_say_so(catalogue, gene_sets):
+    one_sided = [
+        e for e in all_gene_entries(catalogue, gene_sets) if not (e["mouse"] and e["human"])
+    ]
+    assert {e["mouse"] for e in one_sided} == {"Ly6g", "Ngp"}
+    for entry in one_sided:
+        assert "no human ortholog" in entry["role"], entry
 
 
 def test_mouse_human_pairs_consistent(catalogue, gene_sets):
     mapping: dict[str, str] = {}
     for entry in all_gene_entries(catalogue, gene_sets):
+        if not (entry["mouse"] and entry["human"]):
+            continue
         previous = mapping.setdefault(entry["mouse"], entry["human"])
         assert previous == entry["human"], (entry["mouse"], previous, entry["human"])
     reverse: dict[str, str] = {}
@@ -452,6 +532,10 @@ def test_known_ortholog_pairs(catalogue, gene_sets):
         "Met": "MET",
         "Pdgfrb": "PDGFRB",
         "Dnm3os": "DNM3OS",
+        "Car2": "CA2",
+        "Tgfbr2": "TGFBR2",
+        "Cxcr6": "CXCR6",
+        "Zbtb46": "ZBTB46",
     }
     mapping = {e["mouse"]: e["human"] for e in all_gene_entries(catalogue, gene_sets)}
     for mouse, human in expected.items():
@@ -471,6 +555,7 @@ def test_expected_sets_and_no_osteomorph_set(gene_sets):
 def test_set_fields(gene_sets, factors):
     for s in gene_sets["sets"]:
         assert s["category"] in ALLOWED_SET_CATEGORIES, s["name"]
+        assert isinstance(s["flags"], bool), s["name"]
         assert isinstance(s["description"], str) and len(s["description"]) > 40, s["name"]
         assert "derive" in s or "members" in s, s["name"]
         derive = s.get("derive")
@@ -482,7 +567,52 @@ def test_set_fields(gene_sets, factors):
                 assert not unknown, (s["name"], unknown)
             else:
                 assert derive["phase"] in ALLOWED_PHASES, s["name"]
+            assert set(derive.get("effects", [])) <= ALLOWED_EFFECTS, s["name"]
         assert expand(s, factors), f"{s['name']} is empty"
+
+
+def test_only_clastokine_sets_flag(gene_sets):
+    flagging = [s["name"] for s in gene_sets["sets"] if s["flags"]]
+    assert flagging == ["clastokines_secreted", "clastokines_putative"]
+    for s in gene_sets["sets"]:
+        assert s["flags"] == (s["category"] == "clastokine"), s["name"]
+
+
+def test_no_flagging_set_overlaps_a_lineage_or_state_set(sets_by_name, factors):
+    """A flag must never be earned by the genes that define the lineage call."""
+    gate = set().union(*(mouse_genes(sets_by_name[n], factors) for n in LINEAGE_GATE_SETS))
+    gate_h = set().union(*(human_genes(sets_by_name[n], factors) for n in LINEAGE_GATE_SETS))
+    for s in sets_by_name.values():
+        if s["flags"]:
+            assert not mouse_genes(s, factors) & gate, s["name"]
+            assert not human_genes(s, factors) & gate_h, s["name"]
+    # ...and the descriptive matrix-release readout does overlap (so it must not flag).
+    overlap = mouse_genes(sets_by_name["coupling_matrix_release"], factors) & gate
+    assert overlap == {"Acp5", "Ctsk", "Mmp9", "Atp6v0d2", "Tcirg1"}
+    assert sets_by_name["coupling_matrix_release"]["flags"] is False
+    assert "never a flagging set" in sets_by_name["coupling_matrix_release"]["description"]
+
+
+def test_unmeasurable_factors_give_no_genes_to_any_set(catalogue, sets_by_name, factors):
+    """Items 1 and 3: matrix-stored ligands and vesicle-carried RANK are not scored."""
+    assert {f["id"] for f in catalogue["factors"] if f.get("measurable") is False} == UNMEASURABLE
+    for fid in UNMEASURABLE:
+        assert factors[fid]["measured_via"], fid
+    unmeasurable_genes = {"Tgfb1", "Igf1", "Tnfrsf11a"}
+    for s in sets_by_name.values():
+        if s["category"] in ("clastokine", "coupling", "phase"):
+            assert not mouse_genes(s, factors) & unmeasurable_genes, s["name"]
+    # Their receptors still pair with them.
+    receptors = mouse_genes(sets_by_name["clastokine_receptors_osteoblast"], factors)
+    assert {"Tgfbr1", "Igf1r", "Tnfsf11"} <= receptors
+
+
+def test_retired_sets_explain_themselves(gene_sets):
+    retired = gene_sets["retired"]
+    assert set(retired) == RETIRED_SETS
+    assert not RETIRED_SETS & {s["name"] for s in gene_sets["sets"]}
+    assert "Tnfrsf11a" in retired["phase_termination"]
+    assert "precursors" in retired["phase_termination"]
 
 
 def test_explicit_members_cited(gene_sets, catalogue):
@@ -494,20 +624,21 @@ def test_explicit_members_cited(gene_sets, catalogue):
 
 
 def test_lineage_members_have_literature(sets_by_name):
-    for name in ("lineage_myeloid", "state_macrophage", "state_oc_precursor", "state_osteoclast"):
+    for name in LINEAGE_GATE_SETS:
         for m in sets_by_name[name]["members"]:
             assert m["references"], (name, m["mouse"])
 
 
 def test_no_duplicate_genes_within_sets(gene_sets, factors):
     for s in gene_sets["sets"]:
-        explicit = [m["mouse"] for m in s.get("members", [])]
+        explicit = [m["mouse"] or m["human"] for m in s.get("members", [])]
         assert len(explicit) == len(set(explicit)), s["name"]
         derived = {e["mouse"] for e in derived_entries(s, factors)}
         assert not derived & set(explicit), s["name"]
         pairs = expand(s, factors)
-        assert len({m for m, _ in pairs}) == len(pairs), s["name"]
-        assert len({h for _, h in pairs}) == len(pairs), s["name"]
+        mice = [m for m, _ in pairs if m]
+        humans = [h for _, h in pairs if h]
+        assert len(set(mice)) == len(mice) and len(set(humans)) == len(humans), s["name"]
 
 
 # --------------------------------------------------------------------------- set contents
@@ -557,7 +688,8 @@ def test_matrix_release(sets_by_name, factors):
 
 def test_coupling_ev(sets_by_name, factors):
     genes = mouse_genes(sets_by_name["coupling_ev"], factors)
-    assert {"Tnfrsf11a", "Efna2"} <= genes
+    # RANK rides on the vesicles but its transcript marks precursors onwards (item 1).
+    assert genes == {"Efna2", "Dnm3os"}
     assert not any(g.startswith("Mir") for g in genes)
 
 
@@ -572,31 +704,101 @@ def test_receptor_set(sets_by_name, factors):
     assert "members" not in s
 
 
-def test_phase_sets(sets_by_name, factors):
-    assert mouse_genes(sets_by_name["phase_initiation"], factors) == {"C3", "Pdgfb", "Sema4d"}
-    assert mouse_genes(sets_by_name["phase_termination"], factors) == {"Tnfrsf11a"}
-    transition = mouse_genes(sets_by_name["phase_transition"], factors)
-    assert {"Slit3", "Sphk1", "Efnb2", "Gja1", "Tnfrsf11a", "Tgfb1", "Igf1"} <= transition
-    assert not transition & {"C3", "Pdgfb", "Sema4d"}
-    for name in ("phase_initiation", "phase_transition", "phase_termination"):
-        assert sets_by_name[name]["derive"]["phase"] == name.removeprefix("phase_")
+def test_phase_sets_split_anabolic_from_inhibitory(sets_by_name, factors):
+    """Item 3: no phase set sums pro- and anti-formation factors."""
+    assert mouse_genes(sets_by_name["phase_initiation_anabolic"], factors) == {"C3", "Pdgfb"}
+    assert mouse_genes(sets_by_name["phase_initiation_inhibitory"], factors) == {"Sema4d"}
+    assert mouse_genes(sets_by_name["phase_transition_anabolic"], factors) == {
+        "Efnb2", "Gja1", "Sphk1", "Spns2", "Wnt10b", "Cthrc1", "Wnt5a", "Slit3", "Ctf1", "Lif",
+    }  # fmt: skip
+    inhibitory = mouse_genes(sets_by_name["phase_transition_inhibitory"], factors)
+    assert inhibitory == {"Dnm3os", "Efna2"}
+    for name in ("initiation", "transition"):
+        for side in ("anabolic", "inhibitory"):
+            derive = sets_by_name[f"phase_{name}_{side}"]["derive"]
+            assert derive["phase"] == name, (name, side)
+    inhibitory_genes = {
+        g["mouse"] for f in factors.values() if f["effect"] == "inhibitory" for g in f["genes"]
+    }
+    anabolic_genes = {
+        g["mouse"] for f in factors.values() if f["effect"] == "anabolic" for g in f["genes"]
+    }
+    for name in ANABOLIC_SETS:
+        assert not mouse_genes(sets_by_name[name], factors) & inhibitory_genes, name
+    for name in INHIBITORY_SETS:
+        assert not mouse_genes(sets_by_name[name], factors) & anabolic_genes, name
+
+
+def test_no_phase_set_holds_a_precursor_marker(sets_by_name, factors):
+    """Item 1: a precursor marker never stands for a remodeling phase."""
+    precursor = mouse_genes(sets_by_name["state_oc_precursor"], factors)
+    for name, s in sets_by_name.items():
+        if s["category"] == "phase":
+            assert not mouse_genes(s, factors) & precursor, name
+
+
+def test_putative_clastokine_phases_say_where_they_come_from(factors):
+    """Item 4: the legend places PDGF-BB; the others are not placed, and say so."""
+    assert factors["pdgfbb"]["phases"] == ["initiation"]
+    assert "legend" in factors["pdgfbb"]["phase_note"]
+    for fid in ("bmp6", "afamin", "hgf", "cxcl16"):
+        assert factors[fid]["phases"] == [], fid
+        assert (
+            "italics" in factors[fid]["phase_note"] and "Not placed" in factors[fid]["phase_note"]
+        )
 
 
 def test_lineage_sets(sets_by_name, factors):
+    """Items 5, 7, 8: ordered early/late modules, macrophage contrast, exclusions."""
     myeloid = mouse_genes(sets_by_name["lineage_myeloid"], factors)
     assert {"Ptprc", "Spi1", "Csf1r", "Lyz2", "Cd68", "Tyrobp", "Fcer1g"} <= myeloid
-    precursor = mouse_genes(sets_by_name["state_oc_precursor"], factors)
-    assert {"Tnfrsf11a", "Itgax", "Nfatc1"} <= precursor
-    osteoclast = mouse_genes(sets_by_name["state_osteoclast"], factors)
-    assert {"Acp5", "Ctsk", "Mmp9", "Nfatc1", "Dcstamp", "Ocstamp"} <= osteoclast
-    assert {"Atp6v0d2", "Calcr", "Oscar", "Itgb3"} <= osteoclast
+    early = mouse_genes(sets_by_name["state_oc_precursor"], factors)
+    assert early == {"Tnfrsf11a", "Nfatc1", "Dcstamp", "Ocstamp", "Itgax"}
+    late = mouse_genes(sets_by_name["state_osteoclast"], factors)
+    assert late == {"Acp5", "Ctsk", "Mmp9", "Calcr", "Atp6v0d2", "Tcirg1", "Oscar", "Itgb3", "Car2"}
+    assert not early & late, "the early and late modules must not share a gene (Nfatc1)"
+    assert not early & {"Fos", "Cited2"}
     macrophage = mouse_genes(sets_by_name["state_macrophage"], factors)
-    assert "Adgre1" in macrophage
-    assert not macrophage & osteoclast
+    assert {"Adgre1", "Irf8", "Mafb", "Bcl6", "Cd14"} <= macrophage
+    assert "Cx3cr1" not in macrophage
+    assert not macrophage & (late | early)
+    assert {"IRF8", "MAFB", "CD14"} <= human_genes(sets_by_name["state_macrophage"], factors)
+    cited = {m["mouse"]: set(m["references"]) for m in sets_by_name["state_macrophage"]["members"]}
+    assert "zhao2009" in cited["Irf8"] and "kim2007" in cited["Mafb"]
+    assert "miyauchi2010" in cited["Bcl6"] and "massey1999" in cited["Cd14"]
+    description = sets_by_name["state_macrophage"]["description"]
+    assert "Cx3cr1" in description and "Hasegawa" in description and "C1q" in description
+    precursor_description = sets_by_name["state_oc_precursor"]["description"]
+    assert "NFATc1 sits here only" in precursor_description
+    assert "van den Brink" in precursor_description
     itgax = next(m for m in sets_by_name["state_oc_precursor"]["members"] if m["mouse"] == "Itgax")
     assert "tsukasaki2020" in itgax["references"]
+    car2 = next(m for m in sets_by_name["state_osteoclast"]["members"] if m["mouse"] == "Car2")
+    assert car2["human"] == "CA2" and "sly1983" in car2["references"]
+    assert "erythrocytes" in car2["caveat"]
+    late_description = sets_by_name["state_osteoclast"]["description"]
+    for considered in ("Siglec15", "Mmp14", "Src"):
+        assert considered in late_description, considered
     for name in ("lineage_myeloid", "state_macrophage", "state_oc_precursor", "state_osteoclast"):
         assert sets_by_name[name]["category"] == "lineage", name
+
+
+def test_exclusion_programmes(sets_by_name, factors):
+    """Item 6: neutrophil and conventional-DC programmes, with human equivalents."""
+    neutrophil = sets_by_name["exclusion_neutrophil"]
+    assert mouse_genes(neutrophil, factors) == {
+        "S100a8", "S100a9", "Ly6g", "Ngp", "Camp", "Ltf", "Cebpe", "Gfi1",
+    }  # fmt: skip
+    assert human_genes(neutrophil, factors) == {"S100A8", "S100A9", "CAMP", "LTF", "CEBPE", "GFI1"}
+    dc = sets_by_name["exclusion_dendritic_cell"]
+    assert mouse_genes(dc, factors) == {"Flt3", "Zbtb46", "Xcr1"}
+    assert human_genes(dc, factors) == {"FLT3", "ZBTB46", "XCR1"}
+    for s in (neutrophil, dc):
+        assert s["category"] == "exclusion" and s["flags"] is False
+        assert not mouse_genes(s, factors) & mouse_genes(
+            sets_by_name["state_oc_precursor"], factors
+        )
+    assert "Retnlg" in neutrophil["description"]  # named in the issue, not added: says why
 
 
 def test_secretory_machinery(sets_by_name, factors):
@@ -607,3 +809,74 @@ def test_secretory_machinery(sets_by_name, factors):
     genes = mouse_genes(s, factors)
     assert {"Sec61a1", "Hspa5", "Sec23a", "Sar1a", "Rab27a", "Snap23", "Tsg101"} <= genes
     assert s["category"] == "machinery"
+
+
+def test_secretory_machinery_is_a_depth_sensitive_context_readout(sets_by_name):
+    """Item 13: kept, but reported as what it is."""
+    description = sets_by_name["secretory_machinery"]["description"]
+    assert description.startswith("Context readout, depth-sensitive")
+    assert "never a flagging set" in description
+    assert sets_by_name["secretory_machinery"]["flags"] is False
+
+
+# --------------------------------------------------------------------------- receptors for pairing
+
+
+def review_reference_keys() -> set[str]:
+    """Reference keys listed under the 'sources cited by the review' heading."""
+    text = (GENE_SETS_DIR / "catalogue.yaml").read_text(encoding="utf-8")
+    start = text.index(
+        "# ---------------------------------------------------------------- sources cited"
+    )
+    end = text.index(
+        "# ---------------------------------------------------------------- sources outside"
+    )
+    return set(re.findall(r"(?m)^  ([a-z0-9_]+):$", text[start:end])) | {"daponte2024"}
+
+
+def test_receptor_complexes_keep_table1_and_add_outside_candidates(factors):
+    """Items 9-10: Table 1's own field is unchanged; candidates are marked and cited."""
+    review_keys = review_reference_keys()
+    assert {"kim2018", "ross1986", "watkins2011"} <= review_keys
+    assert not {"tendijke2000", "dimitrov2024", "ebisawa1999"} & review_keys
+    for fid, f in factors.items():
+        table1 = {r["mouse"] for r in f["receptors"]}
+        own = "table1" if f["in_table1"] else "review_text"
+        assert table1 <= complex_genes(f), fid  # every Table 1 receptor is paired
+        assert complex_genes(f, own) <= table1 | {"Gja1"}, fid  # only Table 1 genes (Cx43)
+        for extra in f.get("receptors_extra", []):
+            assert extra["source"] in ("outside_review", "review_text"), (fid, extra)
+            if extra["source"] == "outside_review":
+                assert set(extra["references"]) - review_keys, (fid, extra["mouse"])
+        for complex_ in f.get("receptor_complexes", []):
+            if complex_["source"] == "outside_review":
+                assert set(complex_["references"]) - review_keys, (fid, complex_)
+    extra = {fid: {r["mouse"] for r in f.get("receptors_extra", [])} for fid, f in factors.items()}
+    assert extra["tgfb1"] == {"Tgfbr2"}
+    assert extra["wnt10b"] == {f"Fzd{i}" for i in range(1, 11)} | {"Lrp5", "Lrp6"}
+    assert extra["wnt5a"] == {"Ror2", "Ryk"}
+    assert extra["bmp6"] == {"Bmpr1a", "Bmpr1b", "Acvr1", "Bmpr2"}
+    assert extra["cxcl16"] == {"Cxcr6"}
+    assert extra["pdgfbb"] == {"Pdgfra"}
+    tgfb = factors["tgfb1"]["receptor_complexes"]
+    assert [c["subunits"] for c in tgfb] == [["Tgfbr1", "Tgfbr2"]]
+    assert factors["vesicular_rank"]["receptor_complexes"][0]["direction"] == "reverse"
+    lif = factors["lif"]["receptor_complexes"]
+    assert [c["subunits"] for c in lif] == [["Lifr", "Il6st"]]
+
+
+def test_cell_of_origin_caveats(factors):
+    """Item 11: the caveats a reader needs where a driver gene is read, with citations."""
+    caveats = {g["mouse"]: g for f in factors.values() for g in f["genes"] if g.get("caveat")}
+    expected = {
+        "Pdgfb": ({"xie2014", "heldin1999"}, ("endothelium", "megakaryocytes", "PDGFRA")),
+        "Afm": ({"dieplinger2015"}, ("liver",)),
+        "Efnb2": ({"tonna2014", "wang1998"}, ("osteoblasts", "arterial endothelium")),
+        "Slit3": ({"li2020"}, ("Osteoblast-high",)),
+        "Cthrc1": ({"jin2017"}, ("Osteoblast-high",)),
+        "Sema4d": ({"furuyama1996", "shi2000"}, ("T and B cells",)),
+    }
+    for gene, (refs, words) in expected.items():
+        assert refs <= set(caveats[gene]["caveat_references"]), gene
+        for word in words:
+            assert word in caveats[gene]["caveat"], (gene, word)

@@ -30,25 +30,52 @@ def test_help_everywhere(args):
     assert "usage: scclast" in result.stdout
 
 
-def test_list_shows_every_set_with_counts():
+def test_list_shows_every_set_with_counts_and_which_can_flag():
     result = run_cli("genesets", "list")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split()[:4] == ["name", "category", "n_mouse", "n_human"]
+    assert lines[0].split()[:5] == ["name", "category", "flags", "n_mouse", "n_human"]
+    flagging = set(genesets.flagging_sets())
     for name in genesets.names():
         row = next(line for line in lines if line.startswith(name + " "))
         fields = row.split()
-        assert int(fields[2]) == len(genesets.get(name, "mouse"))
-        assert int(fields[3]) == len(genesets.get(name, "human"))
+        assert fields[2] == ("yes" if name in flagging else "no"), name
+        assert int(fields[3]) == len(genesets.get(name, "mouse"))
+        assert int(fields[4]) == len(genesets.get(name, "human"))
+    assert sum(line.split()[2] == "yes" for line in lines[1:] if line.strip()) == 2
     assert genesets.catalogue_version() in result.stdout
+    assert "only sets marked 'yes' can flag a group" in result.stdout
 
 
 def test_show_lists_members_with_sources():
     result = run_cli("genesets", "show", "clastokines_secreted", "--species", "human")
     assert result.returncode == 0, result.stderr
-    assert "SLIT3" in result.stdout and "Slit3" not in result.stdout
-    slit3_row = next(line for line in result.stdout.splitlines() if line.startswith("SLIT3"))
+    table, caveats = result.stdout.split("caveats (read before", 1)
+    rows = table.split("\ngene ", 1)[1]  # the member table, after the set description
+    assert "SLIT3" in rows and "Slit3" not in rows
+    assert "  SLIT3: Osteoblast-high" in caveats
+    slit3_row = next(line for line in table.splitlines() if line.startswith("SLIT3"))
     assert "Kim et al., 2018" in slit3_row
+    assert "(clastokine; may flag a group)" in result.stdout
+
+
+def test_show_prints_the_cell_of_origin_caveats():
+    result = run_cli("genesets", "show", "clastokines_putative", "--species", "human")
+    assert result.returncode == 0, result.stderr
+    caveats = result.stdout.split("caveats (read before", 1)[1]
+    flat = " ".join(caveats.split())
+    assert "PDGFB: Pdgfb is high in endothelium and in megakaryocytes" in flat
+    assert "PDGFRA" in flat and "(Hellstrom et al., 1999;" in flat
+    assert "AFM: Afamin is a plasma protein made mainly by the liver" in flat
+    descriptive = run_cli("genesets", "show", "coupling_matrix_release")
+    assert "(coupling; descriptive; never flags)" in descriptive.stdout
+
+
+def test_show_names_genes_without_an_ortholog():
+    result = run_cli("genesets", "show", "exclusion_neutrophil", "--species", "human")
+    assert result.returncode == 0, result.stderr
+    assert "no human ortholog, left out: Ly6g, Ngp" in result.stdout
+    assert not any(line.startswith("None") for line in result.stdout.splitlines())
 
 
 def test_export_gmt_to_stdout_is_every_set():

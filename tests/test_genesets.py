@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -17,30 +18,40 @@ from scclast._warnings import DataWarning
 from scclast.genesets._build import build_catalogue
 
 PUBLIC_NAMES = {
+    "COMPARISON_STATUSES",
     "EFFECTS",
     "OSTEOMORPH_SET",
     "PHASES",
     "SPECIES",
     "Catalogue",
+    "ExtraReceptor",
     "Factor",
     "GenePair",
     "GeneSet",
+    "LigandReceptorPair",
     "Member",
+    "ReceptorComplex",
     "Reference",
     "Species",
     "as_dict",
     "catalogue_dir",
     "catalogue_version",
+    "compare_resources",
+    "coupling_resource",
     "export",
     "factor_genes",
+    "flagging_sets",
+    "gene_caveats",
     "get",
     "guess_symbol_species",
+    "ligand_receptor_pairs",
     "load",
     "members",
     "names",
     "read_gmt",
     "read_signature",
     "resolve_gene_sets",
+    "unpaired_factors",
     "to_gmt",
     "translate",
     "write_text_atomically",
@@ -54,13 +65,16 @@ REQUIRED_SETS = [
     "coupling_matrix_release",
     "coupling_ev",
     "clastokine_receptors_osteoblast",
-    "phase_initiation",
-    "phase_transition",
-    "phase_termination",
+    "phase_initiation_anabolic",
+    "phase_initiation_inhibitory",
+    "phase_transition_anabolic",
+    "phase_transition_inhibitory",
     "lineage_myeloid",
     "state_macrophage",
     "state_oc_precursor",
     "state_osteoclast",
+    "exclusion_neutrophil",
+    "exclusion_dendritic_cell",
     "secretory_machinery",
 ]
 
@@ -171,6 +185,8 @@ def test_tsv_and_json_exports_agree_with_the_records():
     assert payload["sets"]["clastokines_putative"]["genes"] == genesets.get(
         "clastokines_putative", "human"
     )
+    assert payload["sets"]["clastokines_putative"]["flags"] is True
+    assert payload["sets"]["coupling_matrix_release"]["flags"] is False
 
 
 def test_export_rejects_unknown_format():
@@ -369,3 +385,136 @@ def test_build_rejects_malformed_yaml_naming_the_entry(factor_fields, raw_sets, 
     with pytest.raises(ValueError) as err:
         build_catalogue(_raw_catalogue(**factor_fields), raw_sets, Path("cat"))
     assert problem in str(err.value) and "cat/" in str(err.value)
+
+
+def test_flagging_sets_are_the_clastokine_sets():
+    flagging = genesets.flagging_sets()
+    assert flagging == ["clastokines_secreted", "clastokines_putative"]
+    catalogue = genesets.load()
+    assert [n for n, s in catalogue.sets.items() if s.flags] == flagging
+    assert all(catalogue.sets[n].category == "clastokine" for n in flagging)
+
+
+def test_no_flagging_set_shares_a_gene_with_the_lineage_calls():
+    from scclast.tl._lineage import lineage_gene_sets
+
+    for species in genesets.SPECIES:
+        lineage = {g for genes in lineage_gene_sets(species).values() for g in genes}
+        for name in genesets.flagging_sets():
+            assert not set(genesets.get(name, species)) & lineage, (name, species)
+
+
+def test_retired_sets_say_why_and_what_replaces_them():
+    with pytest.raises(
+        ScclastInputError, match=r"was retired: Retired in catalogue 2027\.1\.0.*Tnfrsf11a"
+    ):
+        genesets.get("phase_termination")
+    with pytest.raises(ScclastInputError, match="phase_transition_anabolic"):
+        genesets.resolve_gene_sets(["phase_transition"])
+    assert "phase_termination" not in genesets.names()
+
+
+def test_gene_caveats_reach_driver_genes_in_both_species():
+    mouse, human = genesets.gene_caveats("mouse"), genesets.gene_caveats("human")
+    assert "osteoblast" in mouse["Slit3"] and "Li et al., 2020" in mouse["Slit3"]
+    assert "PDGFRA" in human["PDGFB"] and "Xie et al., 2014" in human["PDGFB"]
+    assert "liver" in mouse["Afm"] and "T and B cells" in human["SEMA4D"]
+    assert "erythrocytes" in mouse["Car2"] and "CA2" in human
+    assert set(mouse) >= {"Efnb2", "Cthrc1", "Tnfrsf11a", "Itgb3"}
+
+
+def test_species_specific_members_drop_out_of_the_other_species(tmp_path):
+    assert {"Ly6g", "Ngp"} <= set(genesets.get("exclusion_neutrophil", "mouse"))
+    human = genesets.get("exclusion_neutrophil", "human")
+    assert "None" not in human and len(human) == 6
+    rows = genesets.export("human", "tsv").splitlines()
+    assert not any(r.split("\t")[2] in ("", "None") for r in rows[1:])
+    table = genesets.load().ortholog_table()
+    assert "Ly6g" not in table["mouse_to_human"]
+
+
+def test_ligand_receptor_pairs_name_complexes_as_liana_does():
+    pairs = genesets.ligand_receptor_pairs("human")
+    by_factor: dict[str, list] = {}
+    for pair in pairs:
+        by_factor.setdefault(pair.factor, []).append(pair)
+    assert [(p.ligand, p.receptor) for p in by_factor["lif"]] == [("LIF", "IL6ST_LIFR")]
+    assert [p.receptor for p in by_factor["bmp6"]] == [
+        "BMPR1A_BMPR2",
+        "BMPR1B_BMPR2",
+        "ACVR1_BMPR2",
+    ]
+    assert len(by_factor["wnt10b"]) == 20 and by_factor["wnt10b"][0].receptor == "FZD1_LRP5"
+    assert by_factor["s1p"][0].ligand == "SPHK1_SPNS2"
+    rank = by_factor["vesicular_rank"][0]
+    assert (rank.receptor, rank.direction, rank.ligand_measurable) == ("TNFSF11", "reverse", False)
+    assert "mir324" not in by_factor and "afamin" not in by_factor
+    row = by_factor["tgfb1"][0].as_row()
+    assert list(row)[:2] == ["ligand", "receptor"] and row["source"] == "outside_review"
+
+
+def test_outside_review_pairs_exist_in_the_liana_consensus_resource():
+    liana = pytest.importorskip("liana")
+    consensus = liana.resource.select_resource("consensus")
+    known = set(zip(consensus["ligand"], consensus["receptor"], strict=True))
+    outside = [p for p in genesets.ligand_receptor_pairs("human") if p.source == "outside_review"]
+    cited = [p for p in outside if "dimitrov2024" in p.references]
+    assert cited and len(outside) > len(cited)  # PDGFRA alone cites only Heldin 1999
+    missing = [(p.ligand, p.receptor) for p in cited if (p.ligand, p.receptor) not in known]
+    assert not missing
+
+
+@pytest.mark.parametrize(
+    ("factor_fields", "problem"),
+    [
+        ({"receptors_extra": [{"mouse": "X1", "human": "X1", "references": ["r1"]}]}, "source"),
+        (
+            {"receptors_extra": [{"mouse": "X1", "human": "X1", "source": "outside_review"}]},
+            "cites nothing",
+        ),
+        (
+            {"receptor_complexes": [{"subunits": ["Robo9"], "source": "table1", "references": []}]},
+            "unknown genes ['Robo9']",
+        ),
+        (
+            {"genes": [{"mouse": "Slit3", "human": "SLIT3", "caveat": "osteoblast-high"}]},
+            "caveat on 'Slit3' cites nothing",
+        ),
+    ],
+)
+def test_build_rejects_malformed_receptor_and_caveat_fields(factor_fields, problem):
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        build_catalogue(_raw_catalogue(**factor_fields), {}, Path("cat"))
+
+
+def test_build_derive_filters_effects_and_unmeasurable_factors():
+    raw = _raw_catalogue()
+    raw["factors"].append(
+        {
+            "id": "sema4d",
+            "name": "SEMA4D",
+            "category": "inhibitory",
+            "effect": "inhibitory",
+            "phases": ["transition"],
+            "genes": [{"mouse": "Sema4d", "human": "SEMA4D"}],
+            "references": ["r1"],
+        }
+    )
+    raw["factors"].append({**raw["factors"][0], "id": "tgfb1", "measurable": False,
+                           "genes": [{"mouse": "Tgfb1", "human": "TGFB1"}]})  # fmt: skip
+    raw_sets = {
+        "sets": [
+            {
+                "name": "up",
+                "flags": False,
+                "derive": {"phase": "transition", "effects": ["anabolic"]},
+            },
+            {"name": "down", "derive": {"phase": "transition", "effects": ["inhibitory"]}},
+            {"name": "bad", "flags": "yes", "derive": {"factors": ["slit3"]}},
+        ]
+    }
+    with pytest.raises(ValueError, match="set 'bad' needs flags: true or false"):
+        build_catalogue(raw, raw_sets, Path("cat"))
+    catalogue = build_catalogue(raw, {"sets": raw_sets["sets"][:2]}, Path("cat"))
+    assert catalogue.sets["up"].genes() == ["Slit3"]  # Tgfb1 is not measurable
+    assert catalogue.sets["down"].genes() == ["Sema4d"]

@@ -10,7 +10,12 @@ GMT, TSV and JSON.
 ``_records``                    typed records: :class:`Factor`, :class:`GeneSet`, ...
 ``_build``                      YAML to checked records (a malformed file is a bug)
 ``_catalogue``                  :func:`load` once, then :func:`names`, :func:`get`,
-                                :func:`as_dict`, :func:`members`, :func:`factor_genes`
+                                :func:`as_dict`, :func:`members`, :func:`factor_genes`,
+                                :func:`flagging_sets`, :func:`gene_caveats`,
+                                :func:`ligand_receptor_pairs`
+``_receptors``                  receptor complexes for pairing; LIANA+-style pair rows;
+                                :func:`coupling_resource`, :func:`compare_resources`,
+                                :func:`unpaired_factors`
 ``_resolve``                    :func:`resolve_gene_sets`: every ``gene_sets=`` argument
 ``_gmt``                        :func:`to_gmt`, :func:`read_gmt`, :func:`export`
 ``_signatures``                 :func:`read_signature`, :func:`translate`,
@@ -25,6 +30,8 @@ True
 >>> sets = scclast.genesets.as_dict("human")
 >>> "SLIT3" in sets["clastokines_secreted"]
 True
+>>> scclast.genesets.flagging_sets()
+['clastokines_secreted', 'clastokines_putative']
 """
 
 from __future__ import annotations
@@ -37,22 +44,34 @@ from scclast.genesets._catalogue import (
     catalogue_dir,
     catalogue_version,
     factor_genes,
+    flagging_sets,
+    gene_caveats,
     get,
+    ligand_receptor_pairs,
     load,
     members,
     names,
 )
 from scclast.genesets._gmt import export, read_gmt, to_gmt
+from scclast.genesets._receptors import (
+    COMPARISON_STATUSES,
+    LigandReceptorPair,
+    compare_resources,
+    coupling_resource,
+    unpaired_factors,
+)
 from scclast.genesets._records import (
     EFFECTS,
     OSTEOMORPH_SET,
     PHASES,
     SPECIES,
     Catalogue,
+    ExtraReceptor,
     Factor,
     GenePair,
     GeneSet,
     Member,
+    ReceptorComplex,
     Reference,
     Species,
 )
@@ -60,24 +79,33 @@ from scclast.genesets._resolve import resolve_gene_sets
 from scclast.genesets._signatures import guess_symbol_species, read_signature, translate
 
 __all__ = [
+    "COMPARISON_STATUSES",
     "EFFECTS",
     "OSTEOMORPH_SET",
     "PHASES",
     "SPECIES",
     "Catalogue",
+    "ExtraReceptor",
     "Factor",
     "GenePair",
     "GeneSet",
+    "LigandReceptorPair",
     "Member",
+    "ReceptorComplex",
     "Reference",
     "Species",
     "as_dict",
     "catalogue_dir",
     "catalogue_version",
+    "compare_resources",
+    "coupling_resource",
     "export",
     "factor_genes",
+    "flagging_sets",
+    "gene_caveats",
     "get",
     "guess_symbol_species",
+    "ligand_receptor_pairs",
     "load",
     "members",
     "names",
@@ -86,5 +114,6 @@ __all__ = [
     "resolve_gene_sets",
     "to_gmt",
     "translate",
+    "unpaired_factors",
     "write_text_atomically",
 ]

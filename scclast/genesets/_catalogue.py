@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from scclast._errors import ScclastInputError
 from scclast.genesets._build import build_catalogue, read_yaml
+from scclast.genesets._receptors import LigandReceptorPair, factor_pairs
 from scclast.genesets._records import (
     OSTEOMORPH_SET,
     Catalogue,
@@ -189,11 +190,89 @@ def factor_genes(species: Species = "mouse") -> pd.DataFrame:
     return table.drop_duplicates("gene").reset_index(drop=True)
 
 
+def flagging_sets() -> list[str]:
+    """Names of the sets that may flag a group (``flags: true``), in catalogue order.
+
+    Only clastokine sets flag; every other set (lineage, phase, receptor, coupling,
+    machinery) is a descriptive readout and is reported, never flagged.
+
+    Examples
+    --------
+    >>> flagging_sets()
+    ['clastokines_secreted', 'clastokines_putative']
+    """
+    return [name for name, gene_set in load().sets.items() if gene_set.flags]
+
+
+def gene_caveats(species: Species = "mouse") -> dict[str, str]:
+    """``{gene: caveat}``: what to know before reading a gene as an osteoclast product.
+
+    Collected from the factor records (``caveat`` on a factor gene, with its citations)
+    and from set members that carry one. Show it wherever a driver gene is reported: in
+    whole-bone data "driver Slit3" is read differently once one knows that osteoblasts
+    express Slit3 strongly.
+
+    Examples
+    --------
+    >>> "osteoblast" in gene_caveats("mouse")["Slit3"]
+    True
+    >>> "SLIT3" in gene_caveats("human")
+    True
+    """
+    species = check_species(species)
+    catalogue = load()
+    notes: dict[str, list[str]] = {}
+    for factor in catalogue.factors.values():
+        for pair in factor.genes:
+            symbol = pair.symbol(species)
+            if symbol and pair.caveat:
+                cited = "; ".join(catalogue.references[k].cited_as for k in pair.caveat_references)
+                notes.setdefault(symbol, []).append(f"{pair.caveat} ({cited})")
+    for gene_set in catalogue.sets.values():
+        for member in gene_set.members:
+            symbol = member.symbol(species)
+            if symbol and member.caveat and member.factor is None:
+                notes.setdefault(symbol, []).append(member.caveat)
+    return {gene: " ".join(dict.fromkeys(texts)) for gene, texts in notes.items()}
+
+
+def ligand_receptor_pairs(species: Species = "mouse") -> list[LigandReceptorPair]:
+    """Every factor's ligand with each concrete receptor complex, LIANA+-style names.
+
+    One :class:`~scclast.genesets._receptors.LigandReceptorPair` per ligand and complex,
+    with the factor, effect, direction (``reverse`` for vesicular RANK on osteoblast
+    RANKL), source (``table1``, ``review_text`` or ``outside_review``) and citations.
+    ``pandas.DataFrame([p.as_row() for p in pairs])`` is a resource LIANA+ reads.
+
+    Examples
+    --------
+    >>> pairs = ligand_receptor_pairs("human")
+    >>> sorted({p.source for p in pairs})
+    ['outside_review', 'review_text', 'table1']
+    >>> next(p for p in pairs if p.factor == "vesicular_rank").direction
+    'reverse'
+    """
+    species = check_species(species)
+    return [row for factor in load().factors.values() for row in factor_pairs(factor, species)]
+
+
 def get_set(name: str) -> GeneSet:
-    """The :class:`GeneSet` called ``name``, or a one-line error listing the names."""
+    """The :class:`GeneSet` called ``name``, or a one-line error listing the names.
+
+    Examples
+    --------
+    >>> get_set("phase_termination")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: gene set 'phase_termination' was retired: ...
+    """
     if name == OSTEOMORPH_SET:
         raise ScclastInputError(_OSTEOMORPH_HELP)
     catalogue = load()
+    if name in catalogue.retired_sets:
+        raise ScclastInputError(
+            f"gene set {name!r} was retired: {' '.join(catalogue.retired_sets[name].split())}"
+        )
     if name not in catalogue.sets:
         raise ScclastInputError(
             f"unknown gene set {name!r}; available: {', '.join(catalogue.sets)}"
@@ -207,8 +286,11 @@ __all__ = [
     "catalogue_dir",
     "catalogue_version",
     "factor_genes",
+    "flagging_sets",
+    "gene_caveats",
     "get",
     "get_set",
+    "ligand_receptor_pairs",
     "load",
     "members",
     "names",

@@ -79,6 +79,9 @@ def to_gmt(
 def read_gmt(path: str | Path) -> dict[str, list[str]]:
     """Read a GMT file into ``{name: [genes]}`` (duplicate genes dropped, order kept).
 
+    A line with an empty set name, or a set name used on two lines, is refused with
+    the line numbers: which definition was meant cannot be guessed.
+
     Examples
     --------
     >>> import tempfile
@@ -95,6 +98,7 @@ def read_gmt(path: str | Path) -> dict[str, list[str]]:
     path = Path(path)
     text = read_user_text(path)
     sets: dict[str, list[str]] = {}
+    lines: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -103,8 +107,20 @@ def read_gmt(path: str | Path) -> dict[str, list[str]]:
             raise ScclastInputError(
                 f"{path}: line {number} is not GMT (need name<TAB>description<TAB>genes...)"
             )
+        name = fields[0].strip()
+        if not name:
+            raise ScclastInputError(
+                f"{path}: line {number} has an empty set name: give every set a name in "
+                "the first column"
+            )
+        if name in lines:
+            raise ScclastInputError(
+                f"{path}: gene set {name!r} is defined twice (lines {lines[name]} and "
+                f"{number}): rename one of them or merge them"
+            )
+        lines[name] = number
         genes = [g.strip() for g in fields[2:] if g.strip()]
-        sets[fields[0].strip()] = list(dict.fromkeys(genes))
+        sets[name] = list(dict.fromkeys(genes))
     if not sets:
         raise ScclastInputError(f"{path}: no gene sets found in this GMT file")
     return sets
@@ -148,10 +164,13 @@ def _export_tsv(species: Species) -> str:
     rows = ["\t".join(TSV_COLUMNS)]
     for gene_set in load().sets.values():
         for m in gene_set.members:
+            symbol = m.symbol(species)
+            if symbol is None:  # no ortholog in this species (e.g. mouse Ly6g)
+                continue
             cells = [
                 gene_set.name,
                 gene_set.category,
-                m.symbol(species),
+                symbol,
                 m.factor or "",
                 one_line(m.role),
                 ",".join(m.evidence),
@@ -171,6 +190,7 @@ def _export_json(species: Species) -> str:
         "sets": {
             s.name: {
                 "category": s.category,
+                "flags": s.flags,
                 "description": s.description,
                 "genes": s.genes(species),
             }

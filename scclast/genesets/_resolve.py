@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from scclast._errors import ScclastInputError
-from scclast.genesets._catalogue import as_dict, get
+from scclast._warnings import DataWarning, warn
+from scclast.genesets._catalogue import as_dict, get, names
 from scclast.genesets._gmt import read_gmt
 from scclast.genesets._records import Species, check_species
 
@@ -30,6 +31,10 @@ def resolve_gene_sets(
     species: Species = "mouse",
 ) -> dict[str, list[str]]:
     """Turn any accepted gene-set argument into ``{name: [genes]}``.
+
+    A set name given twice (by the catalogue and a GMT file, or by two files) is
+    refused; a GMT set carrying a catalogue set's name is used, with a warning saying
+    the file's genes replace the catalogue's.
 
     Parameters
     ----------
@@ -59,16 +64,38 @@ def resolve_gene_sets(
     if isinstance(gene_sets, (str, Path)):
         gene_sets = [gene_sets]
     resolved: dict[str, list[str]] = {}
+    origin: dict[str, str] = {}
     for item in gene_sets:
-        resolved.update(_resolve_one(item, species))
+        from_file = _is_gmt(item)
+        source = str(item) if from_file else "the catalogue"
+        for name, genes in _resolve_one(item, species).items():
+            if name in resolved:
+                raise ScclastInputError(
+                    f"gene set {name!r} is given twice (by {origin[name]} and by {source}): "
+                    "rename the set in the file, or give it once"
+                )
+            if from_file and name in names():
+                # attributed to this line (stacklevel 1): Python shows it once per run
+                warn(
+                    f"gene set {name!r} of {source} has the name of a catalogue set: the "
+                    f"file's {len(genes)} genes are used, not the catalogue's",
+                    DataWarning,
+                    stacklevel=1,
+                )
+            resolved[name] = genes
+            origin[name] = source
     if not resolved:
         raise ScclastInputError("no gene sets given: pass a set name, 'all', a dict or a GMT file")
     return resolved
 
 
+def _is_gmt(item: str | Path) -> bool:
+    return str(item).lower().endswith(".gmt") or (isinstance(item, Path) and item.exists())
+
+
 def _resolve_one(item: str | Path, species: Species) -> dict[str, list[str]]:
     text = str(item)
-    if text.lower().endswith(".gmt") or (isinstance(item, Path) and item.exists()):
+    if _is_gmt(item):
         return read_gmt(item)
     if text == "all":
         return as_dict(species)

@@ -2,8 +2,10 @@
 
 Reads an AnnData, sums the lineage genes per group in one pass over the matrix, calls
 each group's state with the rules of :mod:`scclast.tl._lineage_rules` (myeloid identity
-gate, then the state programs; ``"undetermined (low coverage)"`` rather than a guess)
-and writes the per-cell state and the table with its evidence into the AnnData.
+gate; neutrophil and dendritic-cell exclusion programmes; then the ordered early/late
+osteoclast modules and the macrophage programme; ``"undetermined (low coverage)"``
+rather than a guess) and writes the per-cell state and the table with its evidence into
+the AnnData.
 :func:`scclast.tl.flag` runs the same calls and adds each program's mean calibrated
 score to the evidence.
 
@@ -53,8 +55,10 @@ from scclast._matrix import expression_view
 from scclast._provenance import provenance
 from scclast._types import Species
 from scclast.tl._lineage_rules import (
+    DENDRITIC_CELL,
     LINEAGE_SETS,
     MYELOID_OTHER,
+    NEUTROPHIL,
     NON_LINEAGE,
     OSTEOCLAST,
     OSTEOCLAST_LINEAGE,
@@ -88,7 +92,9 @@ def lineage_gene_sets(
     --------
     >>> sets = lineage_gene_sets("mouse")
     >>> sorted(sets)
-    ['macrophage', 'myeloid', 'oc_precursor', 'osteoclast']
+    ['dendritic_cell', 'macrophage', 'myeloid', 'neutrophil', 'oc_precursor', 'osteoclast']
+    >>> sets["oc_precursor"]
+    ['Tnfrsf11a', 'Nfatc1', 'Dcstamp', 'Ocstamp', 'Itgax']
     >>> lineage_gene_sets("mouse", ["Ccl9", "Cd74"])["osteomorph"]
     ['Ccl9', 'Cd74']
     """
@@ -159,10 +165,14 @@ def lineage_states(
     """Lineage state of every group of ``adata.obs[groupby]`` (myeloid gate first).
 
     A group without myeloid identity is ``"non-lineage"`` whatever else it expresses
-    (stromal cells express Ctsk, Mmp9 and Acp5 too); past that gate, the osteoclast,
-    precursor or macrophage programme strongest relative to its best group decides;
-    too little coverage gives ``"undetermined (low coverage)"``, never a guess. The
-    rules and their thresholds: :mod:`scclast.tl._lineage_rules`, :class:`LineageRules`.
+    (stromal cells express Ctsk, Mmp9 and Acp5 too); past that gate, a group showing
+    the neutrophil or dendritic-cell programme is ``"neutrophil"`` or
+    ``"dendritic_cell"`` (myeloid, not osteoclast-lineage), and otherwise the late
+    osteoclast module, the early RANKL-response module (a precursor is early-high and
+    late-low) or the macrophage programme, whichever is strongest relative to its best
+    group, decides; too little coverage gives ``"undetermined (low coverage)"``, never
+    a guess. The rules and their thresholds: :mod:`scclast.tl._lineage_rules`,
+    :class:`LineageRules`.
 
     Parameters
     ----------
@@ -170,7 +180,7 @@ def lineage_states(
     {doc_groupby}
     {doc_species}
     osteomorph_signature
-        Enables osteomorph calls; see :func:`lineage_gene_sets`.
+        Enables osteomorph calls; see :func:`~scclast.tl._lineage.lineage_gene_sets`.
     rules
         Thresholds (:class:`LineageRules`).
     {doc_matrix}
@@ -182,15 +192,17 @@ def lineage_states(
     {doc_returns_copy}
     Writes ``obs[f"{key_added}_lineage_state"]`` (the group's state for each cell) and
     ``uns[key_added]["lineage"]`` (provenance, rules and the table of
-    :func:`call_states`, read back with :func:`scclast.get.lineage_table`).
+    :func:`~scclast.tl._lineage_rules.call_states`, read back with
+    :func:`scclast.get.lineage_table`).
 
     Examples
     --------
     >>> import scclast
     >>> adata = scclast.datasets.example()
     >>> scclast.tl.lineage_states(adata, "cluster")
-    >>> scclast.get.lineage_table(adata)["lineage_state"].tolist()
-    ['macrophage', 'oc_precursor', 'osteoclast', 'osteoclast', 'non-lineage']
+    >>> scclast.get.lineage_table(adata)["lineage_state"].tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['macrophage', 'oc_precursor', 'osteoclast', 'osteoclast', 'non-lineage', 'non-lineage',
+     'non-lineage', 'non-lineage']
     """
     keys = Keys(key_added)
     adata = copy_or_self(adata, copy)
@@ -266,8 +278,10 @@ def write_states(adata: AnnData, codes: np.ndarray, table: pd.DataFrame, keys: K
 
 
 __all__ = [
+    "DENDRITIC_CELL",
     "LINEAGE_SETS",
     "MYELOID_OTHER",
+    "NEUTROPHIL",
     "NON_LINEAGE",
     "OSTEOCLAST",
     "OSTEOCLAST_LINEAGE",

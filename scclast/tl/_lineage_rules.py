@@ -5,30 +5,36 @@ lineage sets in its cells:
 
 1. ``lineage_myeloid`` is the identity gate. A group whose cells do not detect most
    myeloid identity genes is ``"non-lineage"``, whatever else it expresses: stromal and
-   osteoblast-lineage cells also express Ctsk, Mmp9 and Acp5, and those genes alone must
-   never make a group an osteoclast.
-2. Past the gate, the state programs ``state_osteoclast``, ``state_oc_precursor`` and
-   ``state_macrophage`` are checked for absolute presence (several genes detected in
-   a good fraction of the cells) and compared with the best myeloid group; the program
-   strongest relative to its best group wins, the most mature on a tie. A
-   user-supplied osteomorph signature is checked first (only when given; never
-   guessed). A myeloid group with none of them is ``"myeloid (no osteoclast-lineage
-   program)"`` (granulocytes, progenitors).
-3. When too few genes of a set are measured (targeted panels), the set cannot be
+   osteoblast-lineage cells also express Ctsk, Mmp9 and Acp5, erythroid cells Car2 and
+   megakaryocytes Itgb3, and those genes alone must never make a group an osteoclast.
+2. Past the gate, an ordered pair of osteoclast modules and the macrophage programme are
+   checked for absolute presence (several genes detected in a good fraction of the
+   cells) and compared with the best reference group: ``state_oc_precursor`` is the
+   early RANKL-response module (RANK, NFATc1, DC-STAMP, OC-STAMP, transient CD11c),
+   ``state_osteoclast`` the late/mature module (TRAP, cathepsin K, MMP-9, calcitonin
+   receptor, V-ATPase subunits, OSCAR, integrin beta3, carbonic anhydrase II). The
+   programme strongest relative to its best group wins, the most mature on a tie: a
+   precursor is early-high and late-low, an osteoclast late-high.
+3. Negative gates: neutrophils and conventional dendritic cells pass the myeloid gate,
+   and dendritic cells express RANK, CD11c and DC-STAMP. A group with the
+   ``exclusion_neutrophil`` or ``exclusion_dendritic_cell`` programme present is
+   ``"neutrophil"`` or ``"dendritic_cell"`` instead of a precursor or macrophage (only a
+   present late module, which neither expresses, overrides it), and such groups do not
+   serve as the best group in the relative comparisons. A user-supplied osteomorph
+   signature is checked next (only when given; never guessed). A myeloid group with no
+   programme is ``"myeloid (no osteoclast-lineage program)"`` (progenitors, monocytes).
+4. When too few genes of a set are measured (targeted panels), the set cannot be
    assessed; if that leaves no basis for a call the state is ``"undetermined (low
    coverage)"`` rather than a guess. In a whole-transcriptome matrix (5,000 genes or
    more by default) a missing gene was filtered for having (almost) no counts, and
    counts as not detected instead.
 
-The thresholds are in :class:`LineageRules`. Every call carries its evidence: per set,
-genes in the data / in the set, genes detected in the group with their detection
-rates, and whether the program is present.
+The thresholds are in :class:`LineageRules`, each with its reason. Every call carries
+its evidence: per set, genes in the data / in the set, genes detected in the group with
+their detection rates, and whether the program is present.
 
-Known limitation: the calls use only the catalogue's genes. ``state_oc_precursor``
-holds broadly expressed genes (Fos, Cited2), so a precursor call also requires RANK
-(``Tnfrsf11a``) to be detected (:attr:`LineageRules.precursor_requires_rank`);
-otherwise myeloid groups such as neutrophils would be called precursors on
-bone-marrow data.
+Known limitation: the calls use only the catalogue's genes. A precursor call also
+requires RANK (``Tnfrsf11a``) to be detected (:attr:`LineageRules.precursor_requires_rank`).
 
 This module is pure computation on a :class:`~scclast._stats.GroupGeneSummary`; reading
 an AnnData and writing the results is :mod:`scclast.tl._lineage`.
@@ -51,6 +57,8 @@ MACROPHAGE = "macrophage"
 OC_PRECURSOR = "oc_precursor"
 OSTEOCLAST = "osteoclast"
 OSTEOMORPH = "osteomorph"
+NEUTROPHIL = "neutrophil"
+DENDRITIC_CELL = "dendritic_cell"
 NON_LINEAGE = "non-lineage"
 MYELOID_OTHER = "myeloid (no osteoclast-lineage program)"
 UNDETERMINED = "undetermined (low coverage)"
@@ -60,14 +68,27 @@ LINEAGE_SETS: dict[str, str] = {
     MACROPHAGE: "state_macrophage",
     OC_PRECURSOR: "state_oc_precursor",
     OSTEOCLAST: "state_osteoclast",
+    NEUTROPHIL: "exclusion_neutrophil",
+    DENDRITIC_CELL: "exclusion_dendritic_cell",
 }
 """Program name -> catalogue set used for it."""
+
+EXCLUSIONS: tuple[str, ...] = (NEUTROPHIL, DENDRITIC_CELL)
+"""Negative gates: myeloid programmes that are not on the osteoclast path (checked in
+this order)."""
 
 OSTEOCLAST_LINEAGE: tuple[str, ...] = (MACROPHAGE, OC_PRECURSOR, OSTEOCLAST, OSTEOMORPH)
 """States that count as osteoclast-lineage (candidates for flagging)."""
 
-STATES: tuple[str, ...] = (*OSTEOCLAST_LINEAGE, MYELOID_OTHER, NON_LINEAGE, UNDETERMINED)
-"""Every state a group can receive, most mature lineage state first."""
+STATES: tuple[str, ...] = (
+    *OSTEOCLAST_LINEAGE,
+    *EXCLUSIONS,
+    MYELOID_OTHER,
+    NON_LINEAGE,
+    UNDETERMINED,
+)
+"""Every state a group can receive, most mature lineage state first; ``neutrophil`` and
+``dendritic_cell`` are myeloid but not osteoclast-lineage."""
 
 MISSING_GENE_MODES: tuple[str, ...] = ("auto", "unmeasured", "undetected")
 
@@ -123,9 +144,22 @@ class LineageRules:
     precursor_requires_rank
         A precursor call also needs RANK (``Tnfrsf11a``/``TNFRSF11A``) detected in the
         group (default True). Without the RANKL receptor a myeloid cell cannot enter
-        osteoclastogenesis (Arai et al. 1999, in the catalogue), and the other
-        precursor genes (c-Fos, Cited2, CD11c) are also expressed by unrelated myeloid
-        cells such as neutrophils.
+        osteoclastogenesis (Arai et al. 1999, in the catalogue), and the other early
+        genes (NFATc1, CD11c) are also expressed by unrelated myeloid cells.
+    exclusions
+        Apply the negative gates (default True): a group showing the neutrophil or
+        conventional dendritic-cell programme is called ``"neutrophil"`` or
+        ``"dendritic_cell"`` rather than precursor or macrophage. Both pass the myeloid
+        gate, neutrophils make Mmp9, and dendritic cells express RANK, CD11c and
+        DC-STAMP (RANK was cloned from them).
+    min_exclusion_genes
+        An exclusion programme is present when this many of its genes are detected,
+        or when at least ``min_program_fraction`` of its measured genes are (and never
+        with fewer than ``min_identity_genes``). Default 3. The neutrophil programme
+        spans granulopoiesis (granule-protein transcription factors early, secondary
+        granule proteins later), so one maturation stage shows only part of it and a
+        fraction rule would miss progenitors; 3 rather than 2 so that S100a8 and S100a9,
+        the two chains of one protein (calprotectin), cannot call a group on their own.
 
     Examples
     --------
@@ -147,6 +181,8 @@ class LineageRules:
     missing_genes: str = "auto"
     whole_transcriptome_genes: int = 5000
     precursor_requires_rank: bool = True
+    exclusions: bool = True
+    min_exclusion_genes: int = 3
 
     def __post_init__(self) -> None:
         for name in (
@@ -159,7 +195,12 @@ class LineageRules:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ScclastInputError(f"LineageRules.{name}={value!r}: give a value in [0, 1]")
-        for name in ("min_identity_genes", "min_osteoclast_genes", "min_measured"):
+        for name in (
+            "min_identity_genes",
+            "min_osteoclast_genes",
+            "min_measured",
+            "min_exclusion_genes",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ScclastInputError(f"LineageRules.{name}: give a positive number of genes")
         if self.missing_genes not in MISSING_GENE_MODES:
@@ -268,8 +309,9 @@ def call_states(
     ['osteoclast', 'non-lineage']
     """
     rules = rules or LineageRules()
+    n = len(summary.groups)
     if eligible is None:
-        eligible = np.ones(len(summary.groups), dtype=bool)
+        eligible = np.ones(n, dtype=bool)
     missing = rules.missing_mode(n_vars)
     programs = {
         name: [
@@ -278,6 +320,10 @@ def call_states(
         for name, genes in sets.items()
     }
     myeloid_ok = np.array([p.present for p in programs[MYELOID]]) & eligible
+    # Neutrophils and dendritic cells would otherwise set the bar for the early module
+    # (dendritic cells express RANK, CD11c and DC-STAMP at high levels) and lower
+    # every real precursor's relative strength.
+    myeloid_ok &= ~np.array([_excluded(g, programs, rules) is not None for g in range(n)])
     rows = []
     for g, group in enumerate(summary.groups):
         state = _decide(g, programs, myeloid_ok, rules)
@@ -305,13 +351,9 @@ def _program(
     assessable = len(measured) >= rules.min_measured and (
         len(measured) >= rules.min_coverage * len(unique)
     )
-    needed = (
-        rules.min_osteoclast_genes if name in (OSTEOCLAST, OSTEOMORPH) else rules.min_identity_genes
-    )
     present = (
         assessable
-        and len(detected) >= needed
-        and len(detected) >= rules.min_program_fraction * len(measured)
+        and _enough_detected(name, len(detected), len(measured), rules)
         and _anchor_detected(name, unique, detected, rules)
     )
     return Program(
@@ -325,6 +367,18 @@ def _program(
         assessable=assessable,
         present=present,
     )
+
+
+def _enough_detected(name: str, n_detected: int, n_measured: int, rules: LineageRules) -> bool:
+    """Whether enough of a programme's genes are detected for it to be present."""
+    if name in EXCLUSIONS:
+        by_count = n_detected >= rules.min_exclusion_genes
+        by_fraction = n_detected >= rules.min_program_fraction * n_measured
+        return n_detected >= rules.min_identity_genes and (by_count or by_fraction)
+    needed = (
+        rules.min_osteoclast_genes if name in (OSTEOCLAST, OSTEOMORPH) else rules.min_identity_genes
+    )
+    return n_detected >= needed and n_detected >= rules.min_program_fraction * n_measured
 
 
 _RANK_SYMBOLS = ("Tnfrsf11a", "TNFRSF11A")
@@ -348,23 +402,56 @@ def _decide(
         return UNDETERMINED
     if not myeloid.present:
         return NON_LINEAGE
+    excluded = _excluded(g, programs, rules)
+    if excluded is not None:
+        return excluded
     if _osteomorph(g, programs, myeloid_ok, rules):
         return OSTEOMORPH
+    state = _strongest(g, programs, myeloid_ok, rules)
+    if state is not None:
+        return state
+    state_sets = [programs[n][g] for n in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE)]
+    if not any(p.assessable for p in state_sets):
+        return UNDETERMINED
+    return MYELOID_OTHER
+
+
+def _strongest(
+    g: int, programs: Mapping[str, list[Program]], myeloid_ok: np.ndarray, rules: LineageRules
+) -> str | None:
+    """The osteoclast-lineage programme strongest relative to its best group, if any.
+
+    The late module wins a tie, so a precursor is a group whose early module clearly
+    outweighs its late one (early-high, late-low).
+    """
     strength = {
         name: _relative_strength(g, programs[name], myeloid_ok)
         for name in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE)
         if programs[name][g].present
     }
     strength = {k: v for k, v in strength.items() if v >= rules.relative_to_best}
-    if strength:
-        top = max(strength.values())
-        for name in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE):  # most mature first
-            if name in strength and strength[name] >= top - rules.tie_margin:
-                return name
-    state_sets = [programs[n][g] for n in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE)]
-    if not any(p.assessable for p in state_sets):
-        return UNDETERMINED
-    return MYELOID_OTHER
+    if not strength:
+        return None
+    top = max(strength.values())
+    for name in (OSTEOCLAST, OC_PRECURSOR, MACROPHAGE):  # most mature first
+        if name in strength and strength[name] >= top - rules.tie_margin:
+            return name
+    return None  # pragma: no cover - the top programme always passes
+
+
+def _excluded(g: int, programs: Mapping[str, list[Program]], rules: LineageRules) -> str | None:
+    """``"neutrophil"`` or ``"dendritic_cell"`` when that programme vetoes the group.
+
+    A present late osteoclast module overrides the veto: neither cell type expresses
+    half of it, while a real osteoclast cluster with a few contaminating cells would
+    otherwise be lost.
+    """
+    if not rules.exclusions or programs[OSTEOCLAST][g].present:
+        return None
+    for name in EXCLUSIONS:
+        if name in programs and programs[name][g].present:
+            return name
+    return None
 
 
 def _relative_strength(g: int, per_group: list[Program], myeloid_ok: np.ndarray) -> float:
@@ -391,12 +478,23 @@ def _osteomorph(
 def _state_row(
     group: str, n_cells: float, state: str, programs: Mapping[str, list[Program]], g: int
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "group": group,
-        "n_cells": int(n_cells),
-        "lineage_state": state,
-        "osteoclast_lineage": state in OSTEOCLAST_LINEAGE,
-    }
+    call = {"lineage_state": state, "osteoclast_lineage": state in OSTEOCLAST_LINEAGE}
+    return program_row(group, n_cells, call, programs, g)
+
+
+def program_row(
+    group: str,
+    n_cells: float,
+    call: Mapping[str, Any],
+    programs: Mapping[str, list[Program]],
+    g: int,
+) -> dict[str, Any]:
+    """One row of a call table: the group, its ``call`` columns and each program's evidence.
+
+    Shared by the lineage calls and the receiver gate (:mod:`scclast.tl._receivers`), so
+    both tables describe a program the same way.
+    """
+    row: dict[str, Any] = {"group": group, "n_cells": int(n_cells), **call}
     for name, per_group in programs.items():
         program = per_group[g]
         row[f"{name}_fraction"] = program.fraction
@@ -408,10 +506,13 @@ def _state_row(
 
 
 __all__ = [
+    "DENDRITIC_CELL",
+    "EXCLUSIONS",
     "LINEAGE_SETS",
     "MACROPHAGE",
     "MYELOID",
     "MYELOID_OTHER",
+    "NEUTROPHIL",
     "NON_LINEAGE",
     "OC_PRECURSOR",
     "OSTEOCLAST",
@@ -422,4 +523,5 @@ __all__ = [
     "LineageRules",
     "Program",
     "call_states",
+    "program_row",
 ]
