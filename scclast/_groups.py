@@ -15,6 +15,7 @@ import pandas as pd
 from scclast import genesets
 from scclast._errors import ScclastInputError
 from scclast._stats import GroupGeneSummary, summarise_groups
+from scclast._warnings import DataWarning, warn
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -33,13 +34,15 @@ LINEAGE_SET_NAMES = (
 def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
     """Integer code per cell and the group labels, from ``adata.obs[groupby]``.
 
-    Cells with a missing label get code ``-1`` (outside every group); categories
-    without cells are dropped.
+    Cells with a missing label get code ``-1`` (outside every group, said once in a
+    :class:`~scclast._warnings.DataWarning`); categories without cells are dropped.
 
     Raises
     ------
     ScclastInputError
-        When ``groupby`` is not an ``obs`` column (the message lists the columns).
+        When ``groupby`` is not an ``obs`` column (the message lists the columns), or
+        holds no group labels (continuous numbers, or a label per cell): see
+        :func:`check_labels`.
 
     Examples
     --------
@@ -56,12 +59,61 @@ def group_codes(adata: AnnData, groupby: str) -> tuple[np.ndarray, list[str]]:
             f"groupby={groupby!r} is not a column of adata.obs; available columns: {available}"
         )
     labels = adata.obs[groupby]
+    check_labels(labels, groupby)
+    missing = int(labels.isna().sum())
+    if missing:
+        # attributed to this line (stacklevel 1), so Python shows it once per run
+        warn(
+            f"obs[{groupby!r}] has no label for {missing:,} of {labels.size:,} cells: they "
+            "belong to no group and are left out of every comparison",
+            DataWarning,
+            stacklevel=1,
+        )
     categorical = labels.astype("category").cat.remove_unused_categories()
     groups = [str(c) for c in categorical.cat.categories]
     if len(set(groups)) != len(groups):
         raise ScclastInputError(f"obs[{groupby!r}] has labels that collide as text: rename them")
     codes = categorical.cat.codes.to_numpy().astype(np.intp)
     return codes, groups
+
+
+MAX_LABEL_SHARE = 0.5
+"""A grouping column with more distinct labels than this share of its labelled cells
+(and more than :data:`MIN_GROUPS_TO_CHECK` labels) names cells, not groups."""
+
+MIN_GROUPS_TO_CHECK = 50
+
+
+def check_labels(labels: pd.Series, groupby: str) -> None:
+    """Refuse a column that cannot be a grouping: continuous numbers, or one label per cell.
+
+    Examples
+    --------
+    >>> check_labels(pd.Series([0.0, 1.0, 1.0]), "leiden")  # whole numbers are labels
+    >>> check_labels(pd.Series(np.linspace(0, 1, 500)), "pseudotime")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: obs['pseudotime'] holds continuous numbers (500 ...
+    """
+    present = labels.dropna()
+    if present.empty:
+        return
+    n_labels = int(present.nunique())
+    if pd.api.types.is_float_dtype(present.dtype):
+        values = present.to_numpy(dtype=float)
+        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+            example = next(v for v in values if not np.isfinite(v) or v != round(v))
+            raise ScclastInputError(
+                f"obs[{groupby!r}] holds continuous numbers ({n_labels:,} distinct values, "
+                f"e.g. {example:g}), not group labels: choose a column of cluster or "
+                "cell-type labels, or leave the grouping out to build clusters"
+            )
+    if n_labels > MIN_GROUPS_TO_CHECK and n_labels > MAX_LABEL_SHARE * present.size:
+        raise ScclastInputError(
+            f"obs[{groupby!r}] has {n_labels:,} distinct labels for {present.size:,} cells "
+            "(a name per cell, not a grouping): choose a column of cluster or cell-type "
+            "labels, or leave the grouping out to build clusters"
+        )
 
 
 def check_view(view: ExpressionView) -> None:
@@ -127,7 +179,7 @@ def summarise_sets(
     >>> codes, groups = group_codes(adata, "cluster")
     >>> summary = summarise_sets(expression_view(adata), codes, groups, [["Acp5", "Spi1"]])
     >>> summary.genes, summary.detection()[:, 0].round(2).tolist()  # Acp5 per cluster
-    (['Acp5', 'Spi1'], [0.07, 0.38, 0.83, 0.82, 0.67])
+    (['Acp5', 'Spi1'], [0.11, 0.45, 0.81, 0.86, 0.66, 0.0, 0.0, 0.02])
     """
     wanted = list(dict.fromkeys(g for genes in gene_lists for g in genes))
     indices, found, _ = view.index_of(wanted)
@@ -163,6 +215,7 @@ def per_cell(codes: np.ndarray, values: Any, fill: Any = None) -> np.ndarray:
 
 
 __all__ = [
+    "check_labels",
     "check_view",
     "group_codes",
     "per_cell",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anndata as ad
 import numpy as np
+import pandas as pd
 import pytest
 
 from scclast import genesets, get, tl
@@ -109,3 +110,25 @@ def test_bad_enrichment_parameters_are_refused(data):
         prerank_groups(normalised, "g", {"s": ["Slit3"]}, rank_method="logreg")
     with pytest.raises(ScclastInputError, match="groupby='nope'"):
         tl.prerank(data.copy(), "nope")
+
+
+def test_prerank_of_given_rankings_says_what_was_ranked():
+    from scclast.tl._enrichment import prerank_rankings
+
+    genes = [f"G{i}" for i in range(60)]
+    top = pd.Series(np.linspace(3.0, -3.0, 60), index=genes)
+    table = prerank_rankings(
+        {"up": top, "down": -top},
+        {"lead": genes[:5], "absent": ["NotAGene"]},
+        permutation_num=100,
+        notes={"up": "descriptive; replicate-aware ranking", "down": "descriptive; cell-level"},
+    )
+    assert list(table.columns) == list(COLUMNS) and len(table) == 4
+    lead = table[table["gene_set"] == "lead"].set_index("group")
+    assert lead.loc["up", "nes"] > 0 > lead.loc["down", "nes"]
+    assert lead.loc["up", "enrichment_note"].endswith("; descriptive; replicate-aware ranking")
+    assert lead.loc["down", "enrichment_note"].endswith("; descriptive; cell-level")
+    absent = table[table["gene_set"] == "absent"]
+    assert absent["nes"].isna().all()
+    with pytest.raises(ScclastInputError, match="min_size=0"):
+        prerank_rankings({"up": top}, {"lead": genes[:5]}, min_size=0)

@@ -14,6 +14,7 @@ from scclast._errors import ScclastInputError
 from scclast._keys import Keys
 from scclast.testing import simulate_groups as simulate
 from scclast.tl import FLAG_TABLE_COLUMNS, FlagThresholds
+from scclast.tl._flag._replicates import EXPLORATORY
 
 PLANTED = ["Wnt10b", "Cthrc1", "Slit3", "Lif", "C3"]
 STATES = {
@@ -23,7 +24,7 @@ STATES = {
     "osteoclast_secretory": 80,
     "stromal": 100,
 }
-FAST = {"enrichment": False, "n_control_sets": 100}
+FAST = {"enrichment": False}
 KEYS = Keys()
 
 
@@ -62,11 +63,13 @@ def test_planted_program_is_flagged_with_the_right_drivers(planted):
     row = _row(table, "osteoclast_secretory")
     assert row["flagged"]
     assert row["lineage_state"] == "osteoclast"
-    assert row["auroc"] > 0.8 and row["fdr"] < 1e-6
-    assert row["loo_survives"] and row["loo_min_auroc"] >= 0.6
+    assert row["auroc"] > 0.8 and row["fdr"] < 1e-6 and row["fold_change"] > 2
+    assert row["mc_pvalue"] == pytest.approx(1 / 1001) and row["mc_fdr"] < 0.05
+    assert row["loo_survives"] and row["loo_min_fold_change"] >= 1.5
+    assert row["evidence"] == EXPLORATORY and row["call"] == "candidate"
     drivers = row["drivers"].split(", ")
     assert len(drivers) == 3 and set(drivers) <= set(PLANTED)
-    assert row["reasons"].startswith("flagged: clastokines_secreted AUROC")
+    assert row["reasons"].startswith("flagged (exploratory): clastokines_secreted")
     assert "survives leave-one-out" in row["reasons"]
     assert all(gene in row["reasons"] for gene in drivers)
     assert row["nes"] > 0
@@ -78,12 +81,15 @@ def test_planted_program_is_flagged_with_the_right_drivers(planted):
 
 def test_a_program_carried_by_one_gene_fails_leave_one_out():
     adata = _data({"osteoclast_secretory": ["Slit3"]}, program_fold=15.0)
-    table = _flag(adata, **FAST)
-    row = _row(table, "osteoclast_secretory")
-    assert row["auroc"] > 0.6 and row["fdr"] < 0.05  # the raw signal is there ...
+    sets = {"mine": ["Slit3", "Lif", "Wnt10b"]}  # a set of the user's: each gene a factor
+    table = _flag(adata, gene_sets=sets, **FAST)
+    row = _row(table, "osteoclast_secretory", "mine")
+    assert row["fold_change"] > 1.5 and row["fdr"] < 0.05  # the raw signal is there ...
+    assert row["mc_fdr"] < 0.05
     assert not row["flagged"]  # ... but rests on a single factor
-    assert not row["loo_survives"] and row["loo_weakest"] == "slit3"
-    assert "leave-one-out" in row["reasons"] and "without slit3" in row["reasons"]
+    assert not row["loo_survives"] and row["loo_weakest"] == "Slit3"
+    assert row["loo_min_fold_change"] < 1.5
+    assert "leave-one-out" in row["reasons"] and "without Slit3" in row["reasons"]
     assert not table["flagged"].any()
 
 
@@ -109,7 +115,8 @@ def test_package_simulator_case():
     single = simulate_osteoclastogenesis(n_cells=1200, n_genes=1200, seed=2, clastokine_genes=1)
     table = _flag(single, **FAST)
     assert not table["flagged"].any()
-    assert "leave-one-out" in _row(table, "osteoclast_secretory")["reasons"]
+    reasons = _row(table, "osteoclast_secretory")["reasons"]
+    assert "leave-one-out" in reasons or "-fold < 1.5" in reasons
 
 
 def test_human_symbols_use_the_human_catalogue():
@@ -144,7 +151,8 @@ def test_table_columns_obs_and_record(planted):
     assert block["parameters"]["thresholds"] == FlagThresholds().as_dict()
     assert block["parameters"]["groupby"] == "state_true"
     assert block["clustering"]["method"] == "none"
-    assert len(block["sets"]["clastokines_secreted"]["control_sets"]) == 200
+    assert len(block["sets"]["clastokines_secreted"]["control_sets"]) == 1000
+    assert set(table["set_role"]) == {"flagging"}
     every_gene = {g for s in block["sets"].values() for g in s["genes"]}
     assert set(get.drivers(adata)["gene"]) <= every_gene
     assert block["message"] == ""
@@ -154,7 +162,8 @@ def test_table_columns_obs_and_record(planted):
         > lineage.loc["macrophage", "osteoclast_score"]
     )
     evidence = _row(table, "osteoclast")["lineage_evidence"]
-    assert "osteoclast 11/11 in data" in evidence and "mean calibrated z" in evidence
+    assert "osteoclast " in evidence and " in data" in evidence
+    assert "mean calibrated z" in evidence
     assert "score" in adata.uns["scclast"]  # uncalibrated scores via scclast.tl.score
     assert get.groupby(adata) == "state_true"
     written = get.scores(adata).columns
@@ -163,12 +172,13 @@ def test_table_columns_obs_and_record(planted):
 
 def test_thresholds_reach_the_decision_and_the_record():
     adata = _data({"osteoclast_secretory": PLANTED}, seed=5, states={**STATES, "stromal": 30})
-    strict = FlagThresholds(min_auroc=0.99, min_cells=5, fdr=0.01)
+    strict = FlagThresholds(min_fold_change=50.0, min_cells=5, fdr=0.01)
     table = _flag(adata, thresholds=strict, **FAST)
     assert adata.uns["scclast"]["flag"]["parameters"]["thresholds"] == strict.as_dict()
     row = _row(table, "osteoclast_secretory")
-    assert 0.8 < row["auroc"] < 0.99 and not row["flagged"]  # only the effect size fails
-    assert " < 0.99 vs other lineage groups" in row["reasons"]
+    assert 1.5 < row["fold_change"] < 50 and not row["flagged"]  # only the effect size fails
+    assert row["fdr"] < 0.01 and row["mc_fdr"] < 0.05
+    assert "-fold < 50 vs other lineage groups" in row["reasons"]
     assert not table["flagged"].any()
 
 
@@ -305,7 +315,10 @@ def test_bad_parameters_are_one_line_errors(kwargs, match):
         ({"fdr": 0.0}, "FlagThresholds.fdr=0.0: give a value between 0 and 1"),
         ({"fdr": True}, "FlagThresholds.fdr=True"),
         ({"cell_alpha": 1.0}, "FlagThresholds.cell_alpha=1.0"),
-        ({"min_auroc": 0.4}, "FlagThresholds.min_auroc=0.4: give a value between 0.5 and 1"),
+        ({"min_fold_change": 0.5}, "FlagThresholds.min_fold_change=0.5: give a fold change"),
+        ({"control_fdr": 0.0}, "FlagThresholds.control_fdr=0.0: give a value between 0 and 1"),
+        ({"min_sign_agreement": 1.5}, "FlagThresholds.min_sign_agreement=1.5"),
+        ({"min_samples": 1}, "FlagThresholds.min_samples=1: give an integer of at least 2"),
         ({"min_coverage": 1.5}, "FlagThresholds.min_coverage=1.5"),
         ({"min_cells": 0}, "FlagThresholds.min_cells=0: give a positive integer"),
         ({"min_genes": 2.5}, "FlagThresholds.min_genes=2.5"),
@@ -321,7 +334,10 @@ def test_thresholds_are_a_frozen_record_with_documented_defaults():
     thresholds = FlagThresholds()
     assert thresholds.as_dict() == {
         "fdr": 0.05,
-        "min_auroc": 0.6,
+        "control_fdr": 0.05,
+        "min_fold_change": 1.5,
+        "min_sign_agreement": 0.75,
+        "min_samples": 3,
         "min_cells": 10,
         "min_genes": 2,
         "min_coverage": 0.5,
@@ -329,7 +345,8 @@ def test_thresholds_are_a_frozen_record_with_documented_defaults():
     }
     with pytest.raises(AttributeError):
         thresholds.fdr = 0.1  # type: ignore[misc]
-    assert FlagThresholds(min_auroc=1.0, min_coverage=0.0).min_coverage == 0.0
+    assert FlagThresholds(min_fold_change=1.0, min_coverage=0.0).min_coverage == 0.0
+    assert thresholds.min_log2_fold_change == pytest.approx(np.log2(1.5))
 
 
 def test_scaled_data_is_refused():

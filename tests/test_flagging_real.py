@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from scclast import get, tl
 from scclast._keys import Keys
 from scclast.tl import FLAG_TABLE_COLUMNS, FlagThresholds, LineageRules
-from scclast.tl._lineage_rules import MYELOID_OTHER, NON_LINEAGE, UNDETERMINED
+from scclast.tl._lineage_rules import MYELOID_OTHER, NEUTROPHIL, NON_LINEAGE, UNDETERMINED
 from tests._paths import TEST_DATA
 
 NO_LINEAGE = (
@@ -31,8 +32,8 @@ BONE_MARROW_STATES = {
     "Gran/Mono prog.": MYELOID_OTHER,
     "LMPPs": MYELOID_OTHER,
     "Mono prog.": MYELOID_OTHER,
-    "Neutro prog.": MYELOID_OTHER,
-    "Neutrophils": MYELOID_OTHER,
+    "Neutro prog.": NEUTROPHIL,
+    "Neutrophils": NEUTROPHIL,
     "pro-B": NON_LINEAGE,
 }
 REASON = {
@@ -57,6 +58,19 @@ def _states(table) -> dict[str, str]:
     return dict(zip(table["group"], table["lineage_state"], strict=False))
 
 
+def _reason_ok(row) -> bool:
+    """The reason names the state; the neutrophil wording belongs to the flag module."""
+    if row.lineage_state in REASON:
+        return row.reasons == REASON[row.lineage_state]
+    return row.reasons.startswith("not flagged") and row.lineage_state in row.reasons
+
+
+def _state_counts(message: str) -> dict[str, int]:
+    assert message.startswith(NO_LINEAGE), message
+    parts = message.removeprefix(NO_LINEAGE).split(", ")
+    return {part.rsplit(" ", 1)[0]: int(part.rsplit(" ", 1)[1]) for part in parts}
+
+
 def test_bone_marrow_has_no_osteoclast_and_says_why(bone_marrow, caplog):
     adata = bone_marrow.copy()
     with caplog.at_level(logging.WARNING, logger="scclast"):
@@ -67,20 +81,20 @@ def test_bone_marrow_has_no_osteoclast_and_says_why(bone_marrow, caplog):
     assert _states(table) == BONE_MARROW_STATES
     assert _states(get.lineage_table(adata)) == BONE_MARROW_STATES
     for row in table.itertuples():
-        assert row.reasons == REASON[row.lineage_state], row.group
+        assert _reason_ok(row), (row.group, row.reasons)
         assert not row.flagged
     assert not adata.obs[Keys().flagged].any()
     per_cell = adata.obs[Keys().lineage_state].astype(str)
     assert (per_cell == adata.obs["celltype"].astype(str).map(BONE_MARROW_STATES)).all()
-    message = NO_LINEAGE + f"{MYELOID_OTHER} 6, {NON_LINEAGE} 2"
-    assert adata.uns["scclast"]["flag"]["message"] == message
+    message = adata.uns["scclast"]["flag"]["message"]
+    assert _state_counts(message) == {MYELOID_OTHER: 4, NEUTROPHIL: 2, NON_LINEAGE: 2}
     assert message in caplog.messages
-    # The neutrophils are myeloid, and their precursor genes other than RANK are on:
-    # only the RANK requirement keeps them from being called precursors.
+    # The neutrophils pass the myeloid gate; the neutrophil programme, not a missing
+    # precursor gene, is what names them (Fos is no longer a lineage gene).
     neutrophils = get.lineage_table(adata).set_index("group").loc["Neutrophils"]
-    assert (
-        "Fos 100%" in neutrophils["evidence"] and "myeloid 7/7 in data" in neutrophils["evidence"]
-    )
+    assert "myeloid 7/7 in data" in neutrophils["evidence"]
+    assert "neutrophil 8/8 in data, 7 detected: present" in neutrophils["evidence"]
+    assert "Fos" not in neutrophils["evidence"]
     assert neutrophils["myeloid_fraction"] > 0.5
     # Without enrichment errors: prerank ran on every group (a descriptive column).
     secreted = table[table["gene_set"] == "clastokines_secreted"]
@@ -103,11 +117,21 @@ def test_the_lineage_gate_not_the_statistics_keeps_erythroblasts_out(bone_marrow
     table = get.flag_table(adata)
     erythroblasts = table[table["group"] == "Erythroblasts"].set_index("gene_set")
     secreted = erythroblasts.loc["clastokines_secreted"]
-    assert secreted["auroc"] > 0.9 and secreted["fdr"] < 1e-10
+    assert secreted["auroc"] > 0.9 and secreted["cell_pvalue"] < 1e-10
+    assert secreted["fold_change"] > 1.2
+    assert np.isnan(secreted["fdr"]) and secreted["evidence"] == "not tested"  # no candidate
     assert secreted["lineage_state"] == NON_LINEAGE
     assert secreted["reasons"] == REASON[NON_LINEAGE]
-    assert _states(table) == BONE_MARROW_STATES
-    assert not table["reasons"].str.contains("too small|low coverage").any()
+    # With the coverage guard off, the two monocyte-lineage progenitor groups read as
+    # "macrophage" from the only two macrophage genes in this panel (Irf8, Cd14): a
+    # loosened-rules artefact that the default rules do not show (first test).
+    loose_states = {
+        **BONE_MARROW_STATES,
+        "Gran/Mono prog.": "macrophage",
+        "Mono prog.": "macrophage",
+    }
+    assert _states(table) == loose_states
+    assert not table["reasons"].str.contains("too small|low coverage of the lineage").any()
     assert not table["flagged"].any()
     assert adata.uns["scclast"]["lineage"]["rules"]["missing_genes"] == "unmeasured"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import sparse, stats
 
 from scclast._stats import (
     auroc_mannwhitney,
@@ -109,3 +109,100 @@ def test_group_summary_counts_detection_per_group():
     assert summary.detection().tolist() == [[0.5, 0.0], [1.0, 1.0]]
     assert summary.means().tolist() == [[0.5, 0.0], [3.0, 1.0]]
     assert summary.detection(np.array([0, 1]))[0] == pytest.approx(2 / 3)
+
+
+def test_one_sided_t_and_interval_match_scipy():
+    from scclast._stats import one_sided_t, t_interval
+
+    values = np.array([0.4, 0.9, 0.2, 0.7, 0.5])
+    ref = stats.ttest_1samp(values, 0.0, alternative="greater")
+    t, p = one_sided_t(values)
+    assert t == pytest.approx(ref.statistic) and p == pytest.approx(ref.pvalue)
+    low, high = t_interval(values)
+    ci = stats.ttest_1samp(values, 0.0).confidence_interval(0.95)
+    assert (low, high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    # one animal carrying the effect: t = 1 whatever its size, never significant
+    for size in (1.0, 100.0):
+        t, p = one_sided_t(np.array([size, 0.0, 0.0, 0.0]))
+        assert t == pytest.approx(1.0) and p > 0.15
+    assert np.isnan(one_sided_t(np.array([1.0]))[1])
+    assert one_sided_t(np.array([0.5, 0.5, 0.5]))[1] == 0.0
+    assert one_sided_t(np.array([-0.5, -0.5]))[1] == 1.0
+
+
+def test_pseudobulk_totals_match_a_direct_computation():
+    import anndata as ad
+
+    from scclast._matrix import expression_view
+    from scclast._stats import pseudobulk
+
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(1.5, size=(40, 6)).astype(np.float32)
+    adata = ad.AnnData(sparse.csr_matrix(counts))
+    codes = rng.integers(0, 3, size=40)
+    view = expression_view(adata, chunk_size=7)  # several chunks
+    totals = pseudobulk(view, codes, 3)
+    as64 = counts.astype(np.float64)
+    normalised = np.log1p(as64 / as64.sum(axis=1, keepdims=True) * 1e4)
+    for c in range(3):
+        rows = normalised[codes == c]
+        assert totals.n_cells[c] == rows.shape[0]
+        np.testing.assert_allclose(totals.sums[c], rows.sum(axis=0), rtol=1e-10)
+        np.testing.assert_allclose(totals.squares[c], (rows**2).sum(axis=0), rtol=1e-10)
+        np.testing.assert_allclose(totals.linear[c], np.expm1(rows).sum(axis=0), rtol=1e-10)
+        np.testing.assert_array_equal(totals.detected[c], (rows > 0).sum(axis=0))
+    mean, var = totals.moments()
+    np.testing.assert_allclose(mean, normalised.mean(axis=0))
+    np.testing.assert_allclose(var, normalised.var(axis=0, ddof=1))
+    dense = pseudobulk(expression_view(ad.AnnData(counts)), codes, 3)
+    np.testing.assert_allclose(dense.linear, totals.linear)
+    with pytest.raises(ValueError, match="class code"):
+        pseudobulk(view, np.full(40, 3), 3)
+
+
+def test_welch_t_matches_scipy_and_moderated_t_floors_the_variance():
+    from scclast._stats import Pseudobulk, moderated_t, welch_t
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(1.0, 1.0, size=(30, 4)), rng.normal(0.0, 2.0, size=(50, 4))
+
+    def totals(x: np.ndarray) -> Pseudobulk:
+        return Pseudobulk(
+            np.array([float(len(x))]), x.sum(0)[None], (x**2).sum(0)[None], x.sum(0)[None],
+            (x > 0).sum(0)[None],
+        )  # fmt: skip
+
+    expected = stats.ttest_ind(a, b, equal_var=False).statistic
+    np.testing.assert_allclose(welch_t(totals(a), totals(b)), expected)
+    tight = np.array([[1.0, 0.2], [1.0, 1.8], [1.0, 1.0]])  # no spread vs a real one
+    t = moderated_t(tight)
+    assert np.isfinite(t).all() and t[0] < 10  # a zero variance does not explode
+
+
+def test_normalised_fold_change_removes_the_composition_shift():
+    from scclast.tl._flag._effects import normalised_fold_change
+
+    mean_ref = np.full(100, 8.0)
+    mean_in = mean_ref * 0.7  # the class spends 30% of its counts elsewhere
+    mean_in[:5] = 8.0 * 0.7 * 4  # five genes truly 4-fold
+    fold = normalised_fold_change(mean_in, mean_ref)
+    assert np.allclose(fold[5:], 0.0)
+    assert fold[:5] == pytest.approx(np.full(5, np.log2((22.4 + 0.5) / (5.6 + 0.5))))
+
+
+def test_ranking_a_subset_once_gives_the_mann_whitney_of_each_group():
+    from scclast._stats import Ranked
+
+    rng = np.random.default_rng(5)
+    values = np.round(rng.normal(size=(400, 3)), 1)  # ties, as calibrated z of sparse data
+    values[:, 2] = 1.0  # a constant column: no evidence either way
+    subset = rng.random(400) < 0.75
+    codes = rng.integers(0, 4, 400)
+    ranked = Ranked.of(values, subset)
+    for g in range(4):
+        group, rest = subset & (codes == g), subset & (codes != g)
+        auroc, pvalue = ranked.test(group)
+        expected_auroc, expected_p = auroc_mannwhitney(values[group], values[rest])
+        np.testing.assert_allclose(auroc, expected_auroc, rtol=1e-12)
+        np.testing.assert_allclose(pvalue, expected_p, rtol=1e-10)
+    assert np.isnan(ranked.test(np.zeros(400, dtype=bool))[0]).all()

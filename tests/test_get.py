@@ -28,7 +28,7 @@ def run2():
         lineage_of={"osteoclast_secretory": "osteoclast"},
         program={"osteoclast_secretory": PLANTED},
     )
-    tl.flag(adata, "state_true", enrichment=False, n_control_sets=50, key_added="run2")
+    tl.flag(adata, "state_true", enrichment=False, key_added="run2")
     return adata
 
 
@@ -82,6 +82,8 @@ def test_tables_survive_h5ad_with_their_types(run2, tmp_path):
     for reader in (get.flag_table, get.lineage_table, get.drivers):
         before, after = reader(run2, "run2"), reader(back, "run2")
         pd.testing.assert_frame_equal(after, before)
+    for reader in (get.sample_effects, get.composition):  # empty without a sample key
+        assert reader(back, "run2").empty and reader(run2, "run2").empty
     table = get.flag_table(back, "run2")
     assert table["flagged"].dtype == bool and table["loo_survives"].dtype == bool
     assert get.lineage_table(back, "run2")["osteoclast_lineage"].dtype == bool
@@ -138,3 +140,39 @@ def test_group_expression_matches_a_direct_computation():
         mean.to_numpy(), expected.groupby("grp").mean().to_numpy(), rtol=1e-5
     )
     assert fraction.to_numpy().tolist() == [[0.5, 0.5], [0.5, 0.5]]
+
+
+def test_sample_effects_and_composition_with_a_sample_key(tmp_path):
+    adata = simulate_groups(
+        {"macrophage": 120, "osteoclast": 120, "osteoclast_secretory": 90},
+        seed=4,
+        n_background=300,
+        lineage_of={"osteoclast_secretory": "osteoclast"},
+        program={"osteoclast_secretory": PLANTED},
+    )
+    adata.obs["mouse"] = np.resize(["m1", "m2", "m3"], adata.n_obs)
+    tl.flag(adata, "state_true", sample_key="mouse", enrichment=False)
+    effects = get.sample_effects(adata)
+    assert list(effects.columns) == [
+        "group", "gene_set", "sample", "n_cells", "n_reference", "log2fc", "auroc"
+    ]  # fmt: skip
+    secretory = effects.query(
+        "group == 'osteoclast_secretory' and gene_set == 'clastokines_secreted'"
+    )
+    assert secretory["sample"].tolist() == ["m1", "m2", "m3"]
+    assert secretory["n_cells"].tolist() == [30, 30, 30]
+    assert (secretory["log2fc"] > 0.58).all() and (secretory["auroc"] > 0.7).all()
+    row = (
+        get.flag_table(adata)
+        .query("group == 'osteoclast_secretory' and gene_set == 'clastokines_secreted'")
+        .iloc[0]
+    )
+    assert np.log2(row["fold_change"]) == pytest.approx(secretory["log2fc"].mean())
+    composition = get.composition(adata)
+    assert composition.groupby("sample")["n_cells"].sum().tolist() == [110, 110, 110]
+    assert composition.groupby("sample")["share"].sum().round(9).tolist() == [1.0, 1.0, 1.0]
+    path = tmp_path / "samples.h5ad"
+    adata.write_h5ad(path)
+    back = ad.read_h5ad(path)
+    pd.testing.assert_frame_equal(get.sample_effects(back), effects)
+    pd.testing.assert_frame_equal(get.composition(back), composition)

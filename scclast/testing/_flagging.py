@@ -1,14 +1,20 @@
-"""A small seeded simulator for the flagging tests (synthetic counts, not biology).
+"""Seeded simulations for the flagging tests (synthetic counts, not biology).
 
-Kept apart from :func:`scclast.datasets.simulate_osteoclastogenesis` so that the
-flagging tests control exactly what is planted where: lineage programs per state,
-per-state sequencing depth, and a clastokine program on chosen genes in one state.
-Counts are negative binomial around per-cell library sizes.
+:func:`simulate` is a small simulator kept apart from
+:func:`scclast.datasets.simulate_osteoclastogenesis`, so that cell-level flagging tests
+control exactly what is planted where: lineage programs per state, per-state sequencing
+depth, and a clastokine program on chosen genes in one state. Counts are negative
+binomial around per-cell library sizes.
+
+:func:`simulate_replicates` sets up the replicate-level scenarios (animals with their
+own depth, composition and gene noise) on the package simulator: a null, the
+simulator's osteoclast baseline, a programme in one animal only and a consistent one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import anndata as ad
 import numpy as np
@@ -47,7 +53,8 @@ def simulate(
     ----------
     n_per_state
         Cells per state, e.g. ``{"macrophage": 150, "osteoclast": 200, "stromal": 80}``.
-        A state not in :data:`_LINEAGE_STATES` (and not mapped by ``lineage_of``) is
+        A state not in :data:`~scclast.testing._flagging._LINEAGE_STATES` (and not mapped
+        by ``lineage_of``) is
         non-lineage: no myeloid identity genes, but Ctsk, Mmp9 and Acp5 high.
     seed
         Seed of the only random generator.
@@ -138,3 +145,97 @@ def _profile(
     for gene in (program or {}).get(state, ()):
         rates[where[gene]] = max(rates[where[gene]], 0.3) * fold
     return rates
+
+
+REPLICATE_SCENARIOS: tuple[str, ...] = ("null", "baseline", "one_animal", "consistent")
+"""Scenarios of :func:`simulate_replicates`."""
+
+SECRETORY_GROUP = "3"
+"""The ``cluster`` of the ``osteoclast_secretory`` state (where effects are planted)."""
+
+ANIMAL_NOISE: dict[str, float] = {
+    "sample_depth_sd": 0.3,
+    "sample_gene_sd": 0.3,
+    "composition_concentration": 20.0,
+}
+"""Animal-level structure of every scenario: depth factors (log-normal sd 0.3), per-gene
+expression factors (log-normal sd 0.3) and Dirichlet composition (concentration 20)."""
+
+
+def simulate_replicates(
+    scenario: str,
+    seed: int = 0,
+    *,
+    n_cells: int = 1500,
+    n_genes: int = 800,
+    n_samples: int = 4,
+    fold: float | None = None,
+    animal: str = "animal2",
+    **kwargs: Any,
+) -> ad.AnnData:
+    """Four animals (by default) with animal-level noise, and one of four scenarios.
+
+    Every scenario has state-dependent background expression (the simulator's
+    ``de_fraction``), animal-level depth, composition and gene noise
+    (:data:`~scclast.testing._flagging.ANIMAL_NOISE`), and no secretory state programme
+    (``clastokine_fold=1``,
+    so ``osteoclast_secretory`` cells are osteoclasts in a cluster of their own, ``"3"``).
+
+    * ``"null"``: the clastokine genes are expressed alike in every lineage state (the
+      simulator's 1.5-fold osteoclast baseline is removed): nothing should be flagged.
+    * ``"baseline"``: the simulator's states as they are: osteoclasts (clusters 2 and 3)
+      carry clastokines 1.5-fold over macrophages and precursors.
+    * ``"one_animal"``: the null, plus the clastokine programme raised ``fold``-fold
+      (default 4) in cluster 3 of ``animal`` only.
+    * ``"consistent"``: the null, plus the programme raised ``fold``-fold (default 2)
+      in cluster 3 of every animal.
+
+    ``kwargs`` go to :func:`~scclast.datasets.simulate_osteoclastogenesis`
+    (``programme_effects`` given there are added to the scenario's).
+
+    Examples
+    --------
+    >>> adata = simulate_replicates("consistent", seed=0, n_cells=600, n_genes=600)
+    >>> sorted(adata.obs["sample"].unique()), adata.uns["scclast_scenario"]
+    (['animal1', 'animal2', 'animal3', 'animal4'], 'consistent')
+    """
+    from scclast.datasets import simulate_osteoclastogenesis
+
+    if scenario not in REPLICATE_SCENARIOS:
+        raise ValueError(f"scenario {scenario!r}: use one of {', '.join(REPLICATE_SCENARIOS)}")
+    effects: list[dict[str, Any]] = []
+    if scenario != "baseline":
+        # the osteoclast states' 1.5-fold clastokine activity, undone
+        effects.append(
+            {
+                "programme": "clastokines",
+                "states": ["osteoclast", "osteoclast_secretory"],
+                "fold": 1 / 1.5,
+            }
+        )
+    if scenario == "one_animal":
+        effects.append(
+            {
+                "programme": "clastokines",
+                "states": ["osteoclast_secretory"],
+                "fold": fold or 4.0,
+                "samples": [animal],
+            }
+        )
+    if scenario == "consistent":
+        effects.append(
+            {"programme": "clastokines", "states": ["osteoclast_secretory"], "fold": fold or 2.0}
+        )
+    effects += list(kwargs.pop("programme_effects", None) or [])
+    settings = {**ANIMAL_NOISE, **kwargs}
+    adata = simulate_osteoclastogenesis(
+        n_cells=n_cells,
+        n_genes=n_genes,
+        seed=seed,
+        n_samples=n_samples,
+        clastokine_fold=1.0,
+        programme_effects=effects or None,
+        **settings,
+    )
+    adata.uns["scclast_scenario"] = scenario
+    return adata

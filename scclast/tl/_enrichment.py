@@ -1,10 +1,16 @@
-"""Gene-set enrichment per group with gseapy prerank: a second line of evidence.
+"""Gene-set enrichment per group with gseapy prerank: descriptive, never a flag.
 
-Genes are ranked per group against all other cells with scanpy's
+:func:`prerank` ranks genes per group against all other cells with scanpy's
 ``rank_genes_groups`` (t-test by default, Wilcoxon on request; on log-normalised
-expression); each group's
-ranking (the test statistic, genes never expressed left out) goes to
-``gseapy.prerank`` with the gene sets given as a dictionary, so it runs offline.
+expression); each group's ranking (the test statistic, genes never expressed left out)
+goes to ``gseapy.prerank`` with the gene sets given as a dictionary, so it runs offline.
+:func:`scclast.tl.flag` ranks from its pseudobulk totals instead
+(:func:`prerank_rankings`): with a sample key, a replicate-aware ranking (a moderated
+paired t of per-sample pseudobulk fold changes); without one, a cell-level Welch t.
+
+What it shows is descriptive: prerank's p-values come from permuting genes among 3-9
+gene sets, its FDR runs over the few sets asked for, and a cell-level ranking treats
+cells as replicates. Read it for which genes lead a set, not as a test of a population.
 
 Small sets are the point here: the clastokine sets have a handful of genes, and
 gseapy's default ``min_size=15`` would silently drop every one of them. We lower
@@ -84,7 +90,7 @@ def rank_genes(
     >>> normalised.obs["cluster"] = adata.obs["cluster"].to_numpy()
     >>> ranking = rank_genes(normalised, "cluster")
     >>> sorted(ranking.columns), bool(ranking.loc["Slit3", "3"] > 10)  # Slit3 planted in 3
-    (['0', '1', '2', '3', '4'], True)
+    (['0', '1', '2', '3', '4', '5', '6', '7'], True)
     """
     import scanpy as sc  # on first use: importing scclast.tl stays fast
 
@@ -175,11 +181,55 @@ def prerank_groups(
     if min_size < 1 or max_size < min_size:
         raise ScclastInputError(f"min_size={min_size}, max_size={max_size}: need 1 <= min <= max")
     ranking = rank_genes(normalised, groupby, groups, rank_method)
+    return prerank_rankings(
+        {str(group): ranking[group].dropna() for group in ranking.columns},
+        gene_sets,
+        permutation_num=permutation_num,
+        min_size=min_size,
+        max_size=max_size,
+        seed=seed,
+        threads=threads,
+    )
+
+
+def prerank_rankings(
+    rankings: Mapping[str, pd.Series],
+    gene_sets: Mapping[str, Iterable[str]],
+    *,
+    permutation_num: int = 1000,
+    min_size: int = 1,
+    max_size: int = 5000,
+    seed: int = 0,
+    threads: int = 1,
+    notes: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """gseapy prerank of rankings computed elsewhere (one per group) against the sets.
+
+    Parameters
+    ----------
+    rankings
+        ``{group: statistic per gene}`` (genes as the index; higher = more in the group).
+    gene_sets, permutation_num, min_size, max_size, seed, threads
+        As for :func:`prerank_groups`.
+    notes
+        ``{group: text}`` appended to ``enrichment_note`` (what the ranking is).
+
+    Examples
+    --------
+    >>> genes = [f"g{i}" for i in range(50)]
+    >>> ranking = pd.Series(np.linspace(3, -3, 50), index=genes)
+    >>> table = prerank_rankings({"a": ranking}, {"top": genes[:4]}, permutation_num=50,
+    ...                          notes={"a": "a test ranking"})
+    >>> bool(table.loc[0, "nes"] > 0), table.loc[0, "enrichment_note"]
+    (True, 'gseapy prerank, 4/4 genes ranked; a test ranking')
+    """
+    if min_size < 1 or max_size < min_size:
+        raise ScclastInputError(f"min_size={min_size}, max_size={max_size}: need 1 <= min <= max")
     sets = {str(k): list(dict.fromkeys(map(str, v))) for k, v in gene_sets.items()}
     rows = []
-    for group in ranking.columns:
+    for group, metric in rankings.items():
         rows += _prerank_one(
-            ranking[group].dropna(),
+            metric.dropna(),
             str(group),
             sets,
             permutation_num,
@@ -187,6 +237,7 @@ def prerank_groups(
             max_size,
             seed,
             threads,
+            note=(notes or {}).get(group, ""),
         )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -200,6 +251,7 @@ def _prerank_one(
     max_size: int,
     seed: int,
     threads: int,
+    note: str = "",
 ) -> list[dict[str, Any]]:
     import gseapy  # on first use, like scanpy
 
@@ -228,7 +280,7 @@ def _prerank_one(
         for record in run.res2d.to_dict("records"):
             results[str(record["Term"])] = record
     return [
-        _row(group, name, sets[name], in_ranking[name], results.get(name), min_size, max_size)
+        _row(group, name, sets[name], in_ranking[name], results.get(name), min_size, max_size, note)
         for name in sets
     ]
 
@@ -254,6 +306,7 @@ def _row(
     result: Mapping[str, Any] | None,
     min_size: int,
     max_size: int,
+    note: str = "",
 ) -> dict[str, Any]:
     nan = float("nan")
     row: dict[str, Any] = {
@@ -280,7 +333,8 @@ def _row(
         nes_pvalue=float(result["NOM p-val"]),
         nes_fdr=float(result["FDR q-val"]),
         lead_genes=str(result.get("Lead_genes") or "").replace(";", ","),
-        enrichment_note=f"gseapy prerank, {len(ranked)}/{len(genes)} genes ranked",
+        enrichment_note=f"gseapy prerank, {len(ranked)}/{len(genes)} genes ranked"
+        + (f"; {note}" if note else ""),
     )
     return row
 
@@ -328,7 +382,7 @@ def prerank(
         Catalogue names, ``{name: genes}``, ``"all"`` or a GMT path.
     {doc_species}
     rank_method, permutation_num, min_size, seed
-        See :func:`prerank_groups`.
+        See :func:`~scclast.tl._enrichment.prerank_groups`.
     min_cells
         Groups with fewer cells are not tested (rows with NaN and a note).
     {doc_matrix}
@@ -339,7 +393,8 @@ def prerank(
     -------
     {doc_returns_copy}
     Writes ``uns[key_added]["enrichment"]`` (provenance and the table, read with
-    :func:`scclast.get.enrichment_table`; columns :data:`COLUMNS`).
+    :func:`scclast.get.enrichment_table`; columns
+    :data:`~scclast.tl._enrichment.COLUMNS`).
 
     Examples
     --------
@@ -420,4 +475,4 @@ def _add_untested(
     return pd.concat([table, pd.DataFrame(rows, columns=list(COLUMNS))], ignore_index=True)
 
 
-__all__ = ["COLUMNS", "prerank", "prerank_groups", "rank_genes"]
+__all__ = ["COLUMNS", "prerank", "prerank_groups", "prerank_rankings", "rank_genes"]

@@ -1,23 +1,28 @@
-"""Per-cell calibration against matched control gene sets (after scDRS).
+"""Matched control gene sets, and per-cell calibration against them (after scDRS).
 
 For every set, ``n_control_sets`` control sets are drawn gene by gene: each set gene is
 replaced by one of its ``n_match`` nearest genes by rank of mean and variance of
 normalised expression (genes of every scored set excluded), with a random generator
-seeded by ``seed`` and a stable hash of the set's name. The raw score of a set is the
-mean normalised expression of its genes; the set, all its control sets and every
-leave-one-factor-out variant are scored together as sparse products with
-:func:`scclast._matrix.matmul`. Each score is centred over cells (as scDRS does), and
-each cell's set score is expressed against *its own* control scores:
+seeded by ``seed`` and a stable hash of the set's name. All of them serve the
+group-level Monte Carlo test (:mod:`~scclast.tl._flag._effects`); each cell is
+calibrated against the first :data:`CELL_CONTROL_SETS`.
+
+The raw score of a set is the mean normalised expression of its genes. The set, its
+controls and every leave-one-factor-out variant are scored in one pass over the matrix:
+one sparse product per row chunk gives the sum of each factor's genes (and of the same
+positions of each control set), from which the set (all factors) and each variant (all
+but one) follow without scoring a gene twice. Each score is centred over cells (as scDRS
+does), and each cell's set score is expressed against *its own* control scores:
 
 * ``z = (s - mean(controls)) / sd(controls)`` and
-* ``p = (1 + #{controls >= s}) / (n_control_sets + 1)``.
+* ``p = (1 + #{controls >= s}) / (n_controls + 1)``.
 
 Deep cells and highly expressed sets raise the set and its matched controls alike, so
 depth and expression level cancel in ``z``. The steps follow scDRS (Zhang et al. 2022,
 Nat Genet 54:1572) but are written here rather than called from scDRS: scDRS scores an
-in-memory AnnData one disease set at a time, while here each set, its controls and its
-leave-one-factor-out variants are one sparse product over row chunks, so backed and dask
-matrices are calibrated with bounded memory.
+in-memory AnnData one disease set at a time, while here every set, its controls and its
+variants are one pass over row chunks, so backed and dask matrices are calibrated with
+bounded memory.
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import sparse
-from scipy.stats import rankdata
 
 from scclast._errors import ScclastInputError
-from scclast._matrix import gene_moments, matmul
+from scclast._matrix import RawChunk, gene_moments
+from scclast._matrix._ops import _chunk_times_w, _StoredWeights
 from scclast._stats import empirical_pvalue
 
 if TYPE_CHECKING:
@@ -96,6 +102,8 @@ def match_controls(
     ((5, 2), True)
     """
     n = mean.size
+    from scipy.stats import rankdata  # slow to import: only when flagging
+
     rank_mean = (rankdata(mean) - 1) / max(1, n - 1)
     rank_var = (rankdata(var) - 1) / max(1, n - 1)
     candidates = np.flatnonzero(~exclude)
@@ -125,10 +133,49 @@ def set_rng(seed: int, name: str) -> np.random.Generator:
 
 
 @dataclass
-class _Variant:
+class _Layout:
+    """Where one set's columns sit in the product: one block per part of the set.
+
+    A part is a factor of a flagging set (so that each leave-one-factor-out variant is
+    the whole minus one part) or the whole of any other set. Each block holds the sum of
+    the part's set genes, then the sum of the same positions of each control set.
+    """
+
     name: str
-    dropped: str | None
-    positions: np.ndarray
+    parts: list[str | None]
+    sizes: list[int]
+    start: int
+
+    @property
+    def n_genes(self) -> int:
+        return sum(self.sizes)
+
+
+def draw_controls(
+    plans: Mapping[str, SetPlan],
+    mean: np.ndarray,
+    var: np.ndarray,
+    n_control_sets: int,
+    seed: int,
+    n_match: int | None = None,
+    min_genes: int = 1,
+) -> dict[str, np.ndarray]:
+    """Matched control genes of every set with at least ``min_genes`` measured genes.
+
+    Returns ``{set: (n_control_sets, n_genes) gene positions}``; genes of every planned
+    set are excluded from every control set.
+    """
+    n_match = n_match or default_n_match(mean.size)
+    exclude = np.zeros(mean.size, dtype=bool)
+    for plan in plans.values():
+        exclude[plan.index] = True
+    return {
+        name: match_controls(
+            plan.index, mean, var, n_control_sets, set_rng(seed, name), n_match, exclude
+        )
+        for name, plan in plans.items()
+        if len(plan.found) >= min_genes
+    }
 
 
 def calibrate(
@@ -138,11 +185,16 @@ def calibrate(
     seed: int,
     n_match: int | None = None,
     min_genes: int = 1,
+    moments: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Calibrated]:
     """Calibrated per-cell scores of every set with a measured gene.
 
     Flagging sets also get one variant per measured factor with that factor left out.
-    See the module documentation for the definition.
+    All ``n_control_sets`` controls are drawn (and kept in :attr:`Calibrated.controls`
+    for the group-level Monte Carlo test); each cell is calibrated against the first
+    :data:`CELL_CONTROL_SETS` of them. The set, its controls and its variants are scored
+    in one pass over the matrix. ``moments``: per-gene mean and variance when already
+    known (saves a pass). See the module documentation for the definition.
 
     Examples
     --------
@@ -157,88 +209,144 @@ def calibrate(
     >>> len(secreted.loo) == len(plans["clastokines_secreted"].factors())
     True
     """
-    mean, var = gene_moments(view)
-    n_match = n_match or default_n_match(view.n_vars)
-    exclude = np.zeros(view.n_vars, dtype=bool)
-    for plan in plans.values():
-        exclude[plan.index] = True
-    controls = {
-        name: match_controls(
-            plan.index, mean, var, n_control_sets, set_rng(seed, name), n_match, exclude
-        )
-        for name, plan in plans.items()
-        if len(plan.found) >= min_genes
-    }
-    variants = _variants(plans, controls)
+    mean, var = moments if moments is not None else gene_moments(view)
+    controls = draw_controls(plans, mean, var, n_control_sets, seed, n_match, min_genes)
+    if not controls:
+        return {}
+    per_cell = min(n_control_sets, CELL_CONTROL_SETS)
+    layouts, blocks = [], []
+    start = 0
+    for name, drawn in controls.items():
+        plan = plans[name]
+        parts = _parts(plan)
+        for positions in parts.values():
+            blocks.append(_weights(plan.index, drawn[:per_cell], positions, view.n_vars))
+        layouts.append(_Layout(name, list(parts), [p.size for p in parts.values()], start))
+        start += len(parts) * (per_cell + 1)
+    weights = sparse.hstack(blocks, format="csr")
+    centre = np.asarray(weights.T @ mean).ravel()
+    stored = _StoredWeights.build(weights, view.columns, view.n_stored_columns)
+    n_out = sum(3 + len(layout.parts) * (len(layout.parts) > 1) for layout in layouts)
+    func = partial(
+        _calibrate_chunk, weights=stored, centre=centre, width=per_cell + 1, layouts=layouts
+    )
+    out = view.map_rows(func, n_out)
     results: dict[str, Calibrated] = {}
-    for batch in _batches(variants, view.n_obs, n_control_sets + 1):
-        weights = sparse.hstack(
-            [
-                _weights(plans[v.name].index, controls[v.name], v.positions, view.n_vars)
-                for v in batch
-            ],
-            format="csr",
+    column = 0
+    for layout in layouts:
+        results[layout.name] = Calibrated(
+            z=out[:, column],
+            pvalue=out[:, column + 1],
+            raw=out[:, column + 2],
+            controls=controls[layout.name],
         )
-        raw = matmul(view, weights)
-        centre = np.asarray(weights.T @ mean).ravel()
-        width = n_control_sets + 1
-        for j, variant in enumerate(batch):
-            columns = slice(j * width, (j + 1) * width)
-            _store(results, variant, raw[:, columns], centre[columns], controls[variant.name])
+        column += 3
+        if len(layout.parts) > 1:
+            for factor in layout.parts:
+                results[layout.name].loo[str(factor)] = out[:, column]
+                column += 1
     return results
 
 
-def _variants(plans: Mapping[str, SetPlan], controls: Mapping[str, np.ndarray]) -> list[_Variant]:
-    variants = []
-    for name in controls:
-        plan = plans[name]
-        every = np.arange(len(plan.found))
-        variants.append(_Variant(name, None, every))
-        if plan.role != "flag":
-            continue
-        factors = plan.factors()
-        if len(factors) < 2:
-            continue
-        for factor, positions in factors.items():
-            variants.append(_Variant(name, factor, np.setdiff1d(every, positions)))
-    return variants
+CELL_CONTROL_SETS = 200
+"""Control sets each cell is calibrated against (the first ones drawn).
+
+Per-cell ``z`` needs only a stable mean and spread of the controls, and the per-cell
+p-value (floor 1/201) is descriptive; the group-level Monte Carlo p-value uses every
+drawn control set, where the floor matters. Scoring every cell against 1,000 sets would
+cost five times the time for no gain in the per-cell values.
+"""
 
 
-def _batches(variants: list[_Variant], n_obs: int, width: int) -> list[list[_Variant]]:
-    per_batch = max(1, _MAX_BLOCK_ELEMENTS // max(1, n_obs * width))
-    return [variants[i : i + per_batch] for i in range(0, len(variants), per_batch)]
+def _parts(plan: SetPlan) -> dict[str | None, np.ndarray]:
+    """Positions of each factor of a flagging set with 2+ factors; else the whole set."""
+    factors = plan.factors()
+    if plan.role == "flag" and len(factors) >= 2:
+        return {factor: np.asarray(positions) for factor, positions in factors.items()}
+    return {None: np.arange(len(plan.found))}
+
+
+def _calibrate_chunk(
+    chunk: RawChunk,
+    parallel: bool,
+    weights: _StoredWeights,
+    centre: np.ndarray,
+    width: int,
+    layouts: list[_Layout],
+) -> np.ndarray:
+    """Per-cell z, p and raw score of every set, and z of every variant, for one chunk.
+
+    The chunk is cut so that one block of sums (rows x all columns) stays under
+    :data:`_MAX_BLOCK_ELEMENTS`. A set's scores are the sums of its parts, a variant's
+    the sums of all parts but one: each gene enters the product once.
+    """
+    n_rows = chunk.matrix.shape[0]
+    n_out = sum(3 + len(layout.parts) * (len(layout.parts) > 1) for layout in layouts)
+    out = np.empty((n_rows, n_out))
+    step = max(1, _MAX_BLOCK_ELEMENTS // max(1, centre.size))
+    for first in range(0, n_rows, step):
+        last = min(n_rows, first + step)
+        part = RawChunk(
+            rows=slice(chunk.rows.start + first, chunk.rows.start + last),
+            matrix=chunk.matrix[first:last],
+            scale=None if chunk.scale is None else chunk.scale[first:last],
+        )
+        sums = _chunk_times_w(part, parallel, weights)
+        sums -= centre
+        column = 0
+        for layout in layouts:
+            blocks = [
+                sums[:, layout.start + i * width : layout.start + (i + 1) * width]
+                for i in range(len(layout.parts))
+            ]
+            total = blocks[0].copy()
+            for block in blocks[1:]:
+                total += block
+            score, controls = total[:, 0], total[:, 1:]
+            out[first:last, column] = calibrated_z(score, controls)
+            out[first:last, column + 1] = empirical_pvalue(score, controls)
+            raw_centre = sum(float(centre[layout.start + i * width]) for i in range(len(blocks)))
+            out[first:last, column + 2] = (score + raw_centre) / layout.n_genes
+            column += 3
+            if len(blocks) > 1:
+                squares = np.einsum("ij,ij->i", controls, controls)
+                for block in blocks:
+                    out[first:last, column] = _variant_z(total, block, squares)
+                    column += 1
+    return out
 
 
 def _weights(
     index: np.ndarray, controls: np.ndarray, positions: np.ndarray, n_vars: int
 ) -> sparse.csr_matrix:
-    """Columns: the set (mean of its genes at ``positions``), then each control set."""
+    """Columns: the sum of the set's genes at ``positions``, then of each control set's."""
     n_controls, m = controls.shape[0], positions.size
     rows = np.concatenate([index[positions], controls[:, positions].ravel()])
     cols = np.concatenate([np.zeros(m, dtype=np.intp), np.repeat(np.arange(1, n_controls + 1), m)])
-    data = np.full(rows.size, 1.0 / m)
+    data = np.ones(rows.size)
     return sparse.coo_matrix((data, (rows, cols)), shape=(n_vars, n_controls + 1)).tocsr()
 
 
-def _store(
-    results: dict[str, Calibrated],
-    variant: _Variant,
-    raw: np.ndarray,
-    centre: np.ndarray,
-    controls: np.ndarray,
-) -> None:
-    centred = raw - centre
-    score, control_scores = centred[:, 0], centred[:, 1:]
-    z = calibrated_z(score, control_scores)
-    if variant.dropped is None:
-        results[variant.name] = Calibrated(
-            z=z,
-            pvalue=empirical_pvalue(score, control_scores),
-            raw=raw[:, 0].copy(),
-            controls=controls,
-        )
-    else:
-        results[variant.name].loo[variant.dropped] = z
+def _variant_z(total: np.ndarray, block: np.ndarray, squares: np.ndarray) -> np.ndarray:
+    """:func:`calibrated_z` of ``total - block`` without forming it.
+
+    ``squares`` is the row-wise sum of squares of ``total``'s control columns; the
+    variant's follows from ``sum((t - b)^2) = sum(t^2) - 2 sum(t b) + sum(b^2)``.
+    """
+    controls, part = total[:, 1:], block[:, 1:]
+    k = controls.shape[1]
+    score = total[:, 0] - block[:, 0]
+    mu = controls.mean(axis=1) - part.mean(axis=1)
+    if k < 2:
+        return np.zeros_like(score)
+    variant_squares = (
+        squares - 2.0 * np.einsum("ij,ij->i", controls, part) + np.einsum("ij,ij->i", part, part)
+    )
+    sd = np.sqrt(np.maximum(variant_squares - k * mu * mu, 0.0) / (k - 1))
+    z = np.zeros_like(score)
+    ok = sd > 1e-12
+    z[ok] = (score[ok] - mu[ok]) / sd[ok]
+    return z
 
 
 def calibrated_z(score: np.ndarray, controls: np.ndarray) -> np.ndarray:
@@ -251,8 +359,14 @@ def calibrated_z(score: np.ndarray, controls: np.ndarray) -> np.ndarray:
     >>> calibrated_z(np.array([3.0, 1.0]), np.array([[0.0, 2.0], [1.0, 1.0]])).round(3)
     array([1.414, 0.   ])
     """
+    k = controls.shape[1]
     mu = controls.mean(axis=1)
-    sd = controls.std(axis=1, ddof=1) if controls.shape[1] > 1 else np.zeros(score.shape)
+    if k > 1:
+        # sum of squares by einsum: one pass, no (cells x controls) temporary
+        squares = np.einsum("ij,ij->i", controls, controls)
+        sd = np.sqrt(np.maximum(squares - k * mu * mu, 0.0) / (k - 1))
+    else:
+        sd = np.zeros(score.shape)
     z = np.zeros_like(score)
     ok = sd > 1e-12
     z[ok] = (score[ok] - mu[ok]) / sd[ok]
@@ -260,10 +374,12 @@ def calibrated_z(score: np.ndarray, controls: np.ndarray) -> np.ndarray:
 
 
 __all__ = [
+    "CELL_CONTROL_SETS",
     "Calibrated",
     "calibrate",
     "calibrated_z",
     "default_n_match",
+    "draw_controls",
     "match_controls",
     "set_rng",
 ]

@@ -2,19 +2,24 @@
 
 A group is a *candidate secretory population* for a set when
 
-1. it is osteoclast-lineage (:mod:`scclast.tl._lineage`: myeloid identity gate first),
-2. its calibrated score beats the other osteoclast-lineage groups at the chosen FDR
-   and effect size (:mod:`~scclast.tl._flag._group_stats`), and
-3. the call survives leaving out any single factor of the set.
+1. it is osteoclast-lineage and not macrophage (:mod:`scclast.tl._lineage`: myeloid
+   identity gate first),
+2. its clastokine genes rise over the other osteoclast-lineage groups more than matched
+   random gene sets do, by a pseudobulk fold change of at least ``min_fold_change``,
+   significantly with the biological replicate as the unit when there are enough
+   samples, and consistently across them, and
+3. the call survives leaving out any single factor of the set
+   (:mod:`~scclast.tl._flag._decision` lists the rule in full).
 
 The stages, one module each: :mod:`~scclast.tl._flag._plan` (which sets, which role),
-:mod:`~scclast.tl._flag._calibrate` (per-cell scores against matched control sets),
-:mod:`~scclast.tl._flag._group_stats` (per-group statistics and the decision) and
-:mod:`~scclast.tl._flag._reasons` (the decision in words). This module runs them in
-order, each behind one call of :func:`flag`: read the inputs (matrix, species, set
-plans), make the groups (given, or Leiden clusters), call the lineage states,
-calibrate, score, build the table, optionally run enrichment, and write the results
-into the AnnData.
+:mod:`~scclast.tl._flag._replicates` (the sample key and the groups x samples design),
+:mod:`~scclast.tl._flag._calibrate` (matched control sets; per-cell scores against
+them), :mod:`~scclast.tl._flag._effects` (per-sample pseudobulk effects, paired test,
+control-set Monte Carlo p), :mod:`~scclast.tl._flag._group_stats` (the table, with the
+cell-level statistics), :mod:`~scclast.tl._flag._decision` (the rule),
+:mod:`~scclast.tl._flag._reasons` (the decision in words) and
+:mod:`~scclast.tl._flag._rankings` (rankings for the descriptive enrichment). This
+module runs them in order behind one call of :func:`flag`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from scclast._adata import copy_or_self, set_obs_columns
+from scclast._adata import copy_or_self
 from scclast._docs import (
     doc_adata,
     doc_copy,
@@ -43,26 +48,41 @@ from scclast._errors import ScclastInputError
 from scclast._groups import (
     check_view,
     group_codes,
-    per_cell,
     resolve_species,
-    summarise_sets,
     table_for_uns,
 )
 from scclast._keys import DEFAULT_KEY, Keys, Step
 from scclast._matrix import expression_view, normalised_anndata
 from scclast._provenance import provenance
-from scclast._stats import GroupGeneSummary
+from scclast._stats import GroupGeneSummary, Pseudobulk, pseudobulk
 from scclast._types import RANK_METHODS, SCORE_METHODS, RankMethod, ScoreMethod, Species
 from scclast.tl._cluster import leiden_clusters, store_clusters
-from scclast.tl._enrichment import prerank_groups
+from scclast.tl._enrichment import prerank_rankings
 from scclast.tl._flag._calibrate import Calibrated, calibrate
-from scclast.tl._flag._group_stats import add_lineage_scores, finish_table, group_table
+from scclast.tl._flag._effects import composition, effects_by_group
+from scclast.tl._flag._group_stats import (
+    GroupInputs,
+    add_lineage_scores,
+    finish_table,
+    group_table,
+    references,
+)
 from scclast.tl._flag._plan import (
     DEFAULT_GENE_SETS,
     SetPlan,
     add_lineage_plans,
     plan_sets,
 )
+from scclast.tl._flag._rankings import group_rankings
+from scclast.tl._flag._record import (
+    calibration_note,
+    describe,
+    lineage_message,
+    replicate_record,
+    set_records,
+    write_obs,
+)
+from scclast.tl._flag._replicates import Design, make_design
 from scclast.tl._flag._thresholds import FlagThresholds
 from scclast.tl._lineage import LineageRules, call_states, lineage_gene_sets, record_states
 from scclast.tl._lineage import write_states as write_lineage_states
@@ -74,6 +94,17 @@ if TYPE_CHECKING:
     from scclast._matrix import ExpressionView
 
 log = logging.getLogger("scclast")
+
+N_CONTROL_SETS = 1000
+"""Control sets per set by default.
+
+The group-level Monte Carlo p-value bottoms out at ``1 / (n_control_sets + 1)``, and it
+is corrected over every tested group x set row: a single hit among ``m`` rows passes
+``control_fdr`` only when ``m / (n_control_sets + 1) <= control_fdr``. With 1,000 sets
+that holds for up to 50 rows (25 groups x 2 sets), where 200 (a floor of 0.005) would
+allow 10. The group-level controls cost one small product per set; each cell is
+calibrated against the first 200 only (:data:`~scclast.tl._flag._calibrate.CELL_CONTROL_SETS`).
+"""
 
 
 @doc_params(
@@ -89,13 +120,14 @@ def flag(
     adata: AnnData,
     groupby: str | None = None,
     *,
+    sample_key: str | None = None,
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str] = DEFAULT_GENE_SETS,
     species: Species = "auto",
     method: ScoreMethod = "seurat",
     thresholds: FlagThresholds | None = None,
     lineage_rules: LineageRules | None = None,
     osteomorph_signature: Mapping[str, Iterable[str]] | Iterable[str] | str | Path | None = None,
-    n_control_sets: int = 200,
+    n_control_sets: int = N_CONTROL_SETS,
     n_match: int | None = None,
     seed: int = 0,
     enrichment: bool = True,
@@ -110,20 +142,49 @@ def flag(
 ) -> AnnData | None:
     """Flag candidate secretory osteoclast-lineage groups with calibrated statistics.
 
+    *Calibrated* means two things. Each set is compared with random gene sets matched
+    on expression level and variability (``n_control_sets`` of them), so a group is
+    flagged only when its clastokine genes rise more than such genes do between the
+    same cells. And with ``sample_key``, the biological replicates (animals, donors),
+    not the cells, are the unit of the test, so one animal cannot carry a call.
+
+    Per group and set (the reference is the cells of the other osteoclast-lineage
+    groups): the normalised pseudobulk fold change of the set's genes, per sample and
+    pooled; the paired t-test of the per-sample values
+    (replicated) or the cell-level Mann-Whitney test of calibrated scores
+    (exploratory); the control-set Monte Carlo p-value of the same statistic; sign
+    agreement over samples; and leave-one-factor-out. The rule and its thresholds:
+    :mod:`scclast.tl._flag._decision` and :class:`FlagThresholds`.
+
     Parameters
     ----------
     {doc_adata}
-        Raw counts or log-normalised values (clustering and enrichment load a
-        normalised copy into memory).
+        Raw counts or log-normalised values (clustering loads a normalised copy into
+        memory).
     groupby
         ``obs`` column of cluster or cell-type labels. ``None``: Leiden clusters are
-        built (:func:`scclast.tl.cluster`, without the tested sets' genes) and stored as
-        ``obs[f"{key_added}_leiden"]``.
+        built (:func:`scclast.tl.cluster`) and stored as ``obs[f"{key_added}_leiden"]``;
+        the genes of the flagging sets are kept out of the variable genes they are built
+        from (lineage markers stay in: clusters should follow cell identity), so groups
+        are not defined by the genes then tested on them. Clusters you supply should be
+        made the same way (leave the tested sets' genes out of the variable genes before
+        the PCA); scclast cannot check how given clusters were made.
+    sample_key
+        ``obs`` column of the biological replicate (animal, donor, culture). With at
+        least ``thresholds.min_samples`` samples holding ``min_cells`` cells of a group
+        (and of its reference), the group is tested on one pseudobulk value per sample,
+        paired within sample. Without it, or with fewer samples, cells are treated as
+        independent and every flag is labelled exploratory (``evidence``); the log
+        then names an ``obs`` column that looks like a replicate column.
     gene_sets
-        Sets that can flag a group: catalogue names, ``{name: genes}``, ``"all"`` or a
-        GMT path (:func:`scclast.genesets.resolve_gene_sets`). Genes of inhibitory
-        factors (Sema4d) are removed from them; ``coupling_inhibitory`` and
-        ``secretory_machinery`` are always reported in their own columns instead.
+        Sets to test: catalogue names, ``{name: genes}``, ``"all"`` or a GMT path
+        (:func:`scclast.genesets.resolve_gene_sets`). Only catalogue sets marked as
+        flagging sets (:func:`scclast.genesets.flagging_sets`, the clastokine sets) and
+        sets of your own can flag a group; other catalogue sets (lineage, state,
+        receptor, phase) are tested and reported as descriptive rows. Genes of
+        inhibitory factors (Sema4d) are removed from flagging sets;
+        ``coupling_inhibitory`` and ``secretory_machinery`` are always reported in their
+        own columns instead.
     {doc_species}
     method
         Method of the uncalibrated scores written to ``obs[f"{key_added}_{set}"]``
@@ -138,19 +199,24 @@ def flag(
         Gene list, ``{name: genes}`` or signature file (McDonald et al. 2021);
         enables osteomorph calls. Without it no group is ever called osteomorph.
     n_control_sets
-        Control gene sets per set (default 200; empirical p-values bottom out at
-        ``1 / (n_control_sets + 1)``).
+        Control gene sets per set (default 1,000). The Monte Carlo p-value bottoms out
+        at ``1 / (n_control_sets + 1)`` and is corrected over the tested rows, so raise
+        it for many groups: a lone hit among ``m`` rows needs ``n_control_sets + 1 >=
+        m / control_fdr`` (the log says when it is too low). Cells are calibrated
+        against the first 200.
     n_match
         Candidate control genes per set gene (nearest by mean and variance rank).
         Default: ``n_genes / 20`` clipped to [10, 50].
     {doc_seed}
         Used by the control draws, clustering and enrichment permutations.
     enrichment
-        Run gseapy prerank per group as a second, descriptive line of evidence.
+        Run gseapy prerank per group as a descriptive line of evidence (never part of
+        the flag): on a replicate-aware ranking with a sample key, else cell-level.
     enrichment_permutations
         gseapy permutations (gene-set permutation).
     enrichment_rank_method
-        scanpy ``rank_genes_groups`` method for the per-group ranking.
+        Checked for compatibility; the rankings of a flag come from its pseudobulk
+        totals (:mod:`scclast.tl._flag._rankings`). :func:`scclast.tl.prerank` uses it.
     resolution
         Leiden resolution when ``groupby`` is ``None``.
     {doc_matrix}
@@ -160,19 +226,21 @@ def flag(
     Returns
     -------
     {doc_returns_copy}
-    The table, one row per group x flagging set, is read with
-    :func:`scclast.get.flag_table` (columns and their meaning listed there).
-    Also written: ``obs[f"{key_added}_{set}"]`` (uncalibrated), ``..._z``,
-    ``..._pval``, ``obs[f"{key_added}_lineage_state"]``,
+    The table, one row per group x set, is read with :func:`scclast.get.flag_table`
+    (columns and their meaning listed there); per-sample effects with
+    :func:`scclast.get.sample_effects`, cells per group and sample with
+    :func:`scclast.get.composition`. Also written: ``obs[f"{key_added}_{set}"]``
+    (uncalibrated), ``..._z``, ``..._pval``, ``obs[f"{key_added}_lineage_state"]``,
     ``obs[f"{key_added}_flagged"]`` (cell in a group flagged for any set),
-    ``uns[key_added]["flag"]`` (provenance, thresholds, the table, per-gene driver
-    statistics, control genes, clustering, message) and ``uns[key_added]["lineage"]``.
+    ``uns[key_added]["flag"]`` (provenance, thresholds, the tables, control genes,
+    clustering, messages) and ``uns[key_added]["lineage"]``.
 
     Raises
     ------
     ScclastInputError
-        Missing ``groupby`` column (lists the ``obs`` columns), bad parameters, scaled
-        data, or no measured gene in any set.
+        Missing ``groupby`` or ``sample_key`` column (the message lists the columns), a
+        sample key with one sample or continuous values, bad parameters, scaled data,
+        or no measured gene in any set.
 
     Examples
     --------
@@ -192,39 +260,70 @@ def flag(
     matrix = {"layer": layer, "use_raw": use_raw, "gene_symbols": gene_symbols}
     if groupby is not None:
         group_codes(adata, groupby)  # fail fast on a missing column
+    design = make_design(adata, sample_key)
     inputs = _read_inputs(adata, gene_sets, species, osteomorph_signature, matrix)
     groups = _make_groups(adata, groupby, inputs, resolution=resolution, seed=seed, keys=keys)
-    summary, lineage, big = _call_lineage(inputs, groups, thresholds, lineage_rules)
+    class_codes, n_classes = design.class_codes(groups.codes, len(groups.labels))
+    totals = pseudobulk(inputs.view, class_codes, n_classes)
+    summary, lineage, big = _call_lineage(inputs, groups, design, totals, thresholds, lineage_rules)
     calibrated = calibrate(
-        inputs.view, inputs.plans, n_control_sets, seed, n_match, min_genes=thresholds.min_genes
+        inputs.view,
+        inputs.plans,
+        n_control_sets,
+        seed,
+        n_match,
+        min_genes=thresholds.min_genes,
+        moments=totals.moments(),
     )
     add_lineage_scores(lineage, calibrated, groups.codes, inputs.lineage_plans)
     raw = _raw_scores(adata, inputs, method, matrix, keys, seed, thresholds)
-    table, drivers = group_table(
-        inputs.plans, calibrated, raw, groups.codes, summary, lineage, thresholds
+    lineage_ok = lineage["osteoclast_lineage"].to_numpy(dtype=bool) & big
+    reference_groups = [r for r, _ in references(lineage_ok)]
+    controls = {name: c.controls for name, c in calibrated.items() if c.controls is not None}
+    effects = effects_by_group(
+        totals,
+        design,
+        inputs.plans,
+        controls,
+        reference_groups,
+        big,
+        thresholds.min_cells,
+        thresholds.min_samples,
     )
+    group_inputs = GroupInputs(
+        inputs.plans, calibrated, raw, groups.codes, summary, lineage, design, effects
+    )
+    table, drivers, samples = group_table(group_inputs, thresholds)
     enrichment_table = None
     if enrichment:
         enrichment_table = _enrichment(
-            adata, inputs, groups, big, enrichment_permutations, enrichment_rank_method, seed
-        )
+            inputs, groups, design, totals, reference_groups, big, thresholds,
+            enrichment_permutations, seed,
+        )  # fmt: skip
+    table = finish_table(table, enrichment_table, enrichment)
+    replicates = replicate_record(adata, design, groups.groupby, table, thresholds, n_control_sets)
     results = _Results(
         lineage=lineage,
         calibrated=calibrated,
-        table=finish_table(table, enrichment_table, enrichment),
+        table=table,
         drivers=drivers,
-        message=_message(lineage, big),
+        samples=samples,
+        composition=composition(totals, design, groups.labels),
+        message=lineage_message(lineage, big),
+        replicates=replicates,
     )
-    if results.message:
-        log.warning(results.message)
+    for text in (results.message, replicates["note"], replicates["control_note"]):
+        if text:
+            log.warning(text)
     parameters = {
         "groupby": groups.groupby,
-        "gene_sets": _describe(gene_sets),
+        "sample_key": sample_key,
+        "gene_sets": describe(gene_sets),
         "species": species,
         "method": method,
         "thresholds": thresholds.as_dict(),
         "lineage_rules": lineage_rules.as_dict(),
-        "osteomorph_signature": _describe(osteomorph_signature),
+        "osteomorph_signature": describe(osteomorph_signature),
         "n_control_sets": n_control_sets,
         "n_match": n_match,
         "seed": seed,
@@ -313,14 +412,28 @@ def _make_groups(
 
 
 def _call_lineage(
-    inputs: _Inputs, groups: _Groups, thresholds: FlagThresholds, rules: LineageRules
+    inputs: _Inputs,
+    groups: _Groups,
+    design: Design,
+    totals: Pseudobulk,
+    thresholds: FlagThresholds,
+    rules: LineageRules,
 ) -> tuple[GroupGeneSummary, pd.DataFrame, np.ndarray]:
-    """One pass of per-group gene sums, then the lineage state of every group.
+    """Per-group gene sums (from the pseudobulk totals), then every group's lineage state.
 
     Returns the summary, the lineage table and which groups are big enough to test.
     """
     gene_lists = [p.found for p in inputs.plans.values()] + list(inputs.lineage_sets.values())
-    summary = summarise_sets(inputs.view, groups.codes, groups.labels, gene_lists)
+    wanted = list(dict.fromkeys(g for genes in gene_lists for g in genes))
+    positions, found, _ = inputs.view.index_of(wanted)
+    per_group = totals.combine([design.classes_of(g) for g in range(len(groups.labels))])
+    summary = GroupGeneSummary(
+        genes=found,
+        groups=list(groups.labels),
+        n_cells=per_group.n_cells,
+        sums=per_group.sums[:, positions],
+        detected=per_group.detected[:, positions],
+    )
     big = summary.n_cells >= thresholds.min_cells
     table = call_states(
         summary, inputs.lineage_sets, rules, eligible=big, n_vars=inputs.view.n_vars
@@ -336,7 +449,10 @@ class _Results:
     calibrated: dict[str, Calibrated]
     table: pd.DataFrame
     drivers: pd.DataFrame
+    samples: pd.DataFrame
+    composition: pd.DataFrame
     message: str
+    replicates: dict[str, Any]
 
 
 def _write_results(
@@ -350,7 +466,7 @@ def _write_results(
 ) -> None:
     """``obs`` columns, the lineage record and the flag record (``uns[key_added]``)."""
     table = results.table
-    columns = _write_obs(adata, inputs.plans, results.calibrated, groups.codes, table, keys)
+    columns = write_obs(adata, inputs.plans, results.calibrated, groups.codes, table, keys)
     write_lineage_states(adata, groups.codes, results.lineage, keys)
     record_states(
         adata,
@@ -367,19 +483,24 @@ def _write_results(
         matrix=inputs.view.record,
         table=table_for_uns(table),
         drivers=table_for_uns(results.drivers),
-        sets=_set_records(inputs.plans, results.calibrated, inputs.view),
+        samples=table_for_uns(results.samples),
+        composition=table_for_uns(results.composition),
+        sets=set_records(inputs.plans, results.calibrated, inputs.view),
         columns=columns,
         clustering=groups.clustering,
         message=results.message,
-        calibration=_calibration_note(parameters["n_control_sets"], parameters["n_match"]),
+        replicates=results.replicates,
+        calibration=calibration_note(parameters["n_control_sets"], parameters["n_match"]),
     )
     keys.store(adata, Step.FLAG, block)
+    flagging = table["set_role"] == "flagging"
     log.info(
-        "flagged %d of %d group x set rows (%d groups x %d flagging sets)",
+        "flagged %d of %d group x flagging-set rows (%d groups x %d flagging sets)%s",
         int(table["flagged"].sum()),
-        len(table),
+        int(flagging.sum()),
         len(groups.labels),
         sum(p.role == "flag" for p in inputs.plans.values()),
+        f"; {int((~flagging).sum())} descriptive rows" if (~flagging).any() else "",
     )
 
 
@@ -436,110 +557,29 @@ def _raw_scores(
 
 
 def _enrichment(
-    adata: AnnData,
     inputs: _Inputs,
     groups: _Groups,
+    design: Design,
+    totals: Pseudobulk,
+    reference_groups: list[np.ndarray],
     big: np.ndarray,
+    thresholds: FlagThresholds,
     permutations: int,
-    rank_method: str,
     seed: int,
 ) -> pd.DataFrame:
-    """gseapy prerank of the flagging sets in every group big enough to test."""
-    normalised = groups.normalised_for(inputs, adata)
-    normalised.obs["_scclast_group"] = pd.Categorical(
-        per_cell(groups.codes, groups.labels), categories=groups.labels
+    """gseapy prerank of the flagging sets on every tested group's ranking (descriptive)."""
+    rankings, notes = group_rankings(
+        totals,
+        design,
+        list(inputs.view.symbols),
+        groups.labels,
+        reference_groups,
+        big,
+        thresholds.min_cells,
+        thresholds.min_samples,
     )
-    tested = [gr for gr, ok in zip(groups.labels, big, strict=True) if ok]
     sets = {p.name: p.genes for p in inputs.plans.values() if p.role == "flag"}
-    return prerank_groups(
-        normalised,
-        "_scclast_group",
-        sets,
-        groups=tested,
-        rank_method=rank_method,
-        permutation_num=permutations,
-        seed=seed,
-    )
-
-
-def _write_obs(
-    adata: AnnData,
-    plans: Mapping[str, SetPlan],
-    calibrated: Mapping[str, Calibrated],
-    codes: np.ndarray,
-    table: pd.DataFrame,
-    keys: Keys,
-) -> dict[str, str]:
-    """Calibrated z and p per set, and the flagged-group indicator; returns the columns."""
-    new: dict[str, np.ndarray] = {}
-    columns: dict[str, str] = {}
-    for name in plans:
-        if name in calibrated:
-            new[keys.z(name)] = calibrated[name].z
-            new[keys.pval(name)] = calibrated[name].pvalue
-            columns[f"{name}_z"] = keys.z(name)
-            columns[f"{name}_pval"] = keys.pval(name)
-    flagged_groups = set(table.loc[table["flagged"], "group"])
-    groups = list(dict.fromkeys(table["group"]))
-    in_flagged = [g in flagged_groups for g in groups]
-    new[keys.flagged] = per_cell(codes, in_flagged, fill=False).astype(bool)
-    columns["flagged"] = keys.flagged
-    set_obs_columns(adata, pd.DataFrame(new, index=adata.obs_names))
-    return columns
-
-
-def _describe(value: Any) -> Any:
-    if value is None or isinstance(value, (str, Path)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): list(map(str, v)) for k, v in value.items()}
-    return [str(v) for v in value]
-
-
-def _set_records(
-    plans: Mapping[str, SetPlan], calibrated: Mapping[str, Calibrated], view: ExpressionView
-) -> dict[str, Any]:
-    records = {}
-    for name, plan in plans.items():
-        entry: dict[str, Any] = {
-            "role": plan.role,
-            "genes": plan.genes,
-            "genes_found": plan.found,
-            "genes_missing": [g for g in plan.genes if g not in set(plan.found)],
-            "coverage": plan.coverage,
-            "factors": {f: [plan.found[i] for i in pos] for f, pos in plan.factors().items()},
-            "removed_inhibitory": plan.removed_inhibitory,
-            "scored": name in calibrated,
-        }
-        cal = calibrated.get(name)
-        if cal is not None and cal.controls is not None:
-            symbols = np.asarray(view.symbols, dtype=object)
-            entry["control_sets"] = [",".join(symbols[row]) for row in cal.controls]
-            entry["loo_variants"] = list(cal.loo)
-        records[name] = entry
-    return records
-
-
-def _calibration_note(n_control_sets: int, n_match: int | None) -> str:
-    match = n_match if n_match is not None else "n_genes/20 clipped to [10, 50]"
-    return (
-        f"scDRS-style: {n_control_sets} control sets per set, each gene matched to one of "
-        f"its {match} nearest genes by rank of mean and variance (scored genes excluded); "
-        "raw score = mean normalised expression; scores centred over cells; per cell "
-        "z = (s - mean(ctrl)) / sd(ctrl), p = (1 + #ctrl >= s) / (n + 1)"
-    )
-
-
-def _message(lineage_table: pd.DataFrame, big: np.ndarray) -> str:
-    lineage_ok = lineage_table["osteoclast_lineage"].to_numpy(dtype=bool) & big
-    if lineage_ok.any():
-        return ""
-    counts = lineage_table["lineage_state"].value_counts()
-    states = ", ".join(f"{state} {n}" for state, n in counts.items())
-    return (
-        "no osteoclast-lineage group (macrophage, precursor, osteoclast or osteomorph with "
-        f"enough cells) in these data: nothing can be flagged; group states: {states}"
-    )
+    return prerank_rankings(rankings, sets, permutation_num=permutations, seed=seed, notes=notes)
 
 
 __all__ = ["flag"]

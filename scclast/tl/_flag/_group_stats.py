@@ -1,18 +1,18 @@
-"""Per-group statistics of a flag: the table of one row per group x flagging set.
+"""Per-group statistics of a flag: the table of one row per group x set.
 
-Per group and set: the AUROC of the group's calibrated ``z`` against the reference
-cells and a one-sided Mann-Whitney test (``pvalue``). The reference is the cells of the
-other osteoclast-lineage groups (with at least ``min_cells`` cells); when there is no
-other lineage group, all other cells. The same against all other cells is reported as
-``auroc_all``/``pvalue_all``. ``fdr`` is the Benjamini-Hochberg q-value over every
-group x set with a p-value.
+Per group and set, two kinds of statistics (the reference is the cells of the other
+osteoclast-lineage groups with at least ``min_cells`` cells; when there is no other
+lineage group, all other cells):
 
-Leave-one-factor-out: each factor of a set (all genes of a catalogue factor, e.g. Sphk1
-+ Spns2 for S1P; each gene of a user set) is dropped in turn; the variant keeps the same
-matched controls of the remaining genes. A flag needs every variant to keep
-``AUROC >= min_auroc`` and a p-value under the Benjamini-Hochberg cut-off of the main
-tests; a set with a single measured factor cannot pass (a one-gene programme is not a
-secretory programme).
+* **group-level effects** (:mod:`~scclast.tl._flag._effects`): the normalised
+  pseudobulk fold change of the set, per sample and pooled, the paired t-test over
+  samples, and the Monte Carlo p-value against the set's matched control sets;
+* **cell-level statistics**: the AUROC of the group's calibrated ``z`` against the
+  reference cells with a one-sided Mann-Whitney p-value (``cell_pvalue``; cells as
+  units), the same against all other cells (``auroc_all``/``pvalue_all``), per sample the
+  AUROC within the sample, and the genes driving the score.
+
+The decision on these columns is made in :mod:`~scclast.tl._flag._decision`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scclast._stats import GroupGeneSummary, auroc_mannwhitney, benjamini_hochberg, bh_threshold
+from scclast._stats import GroupGeneSummary, Ranked, auroc_mannwhitney
 from scclast.tl._flag._calibrate import Calibrated
+from scclast.tl._flag._decision import decide
+from scclast.tl._flag._effects import REPLICATED, SetEffect
 from scclast.tl._flag._plan import INHIBITORY_SET, MACHINERY_SET, SetPlan
-from scclast.tl._flag._reasons import reasons
+from scclast.tl._flag._replicates import Design
 from scclast.tl._flag._thresholds import FlagThresholds
 
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -35,18 +37,31 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "n_cells",
     "lineage_state",
     "gene_set",
+    "set_role",
     "coverage",
     "n_factors",
+    "reference",
+    "evidence",
+    "n_samples",
+    "fold_change",
+    "fold_change_low",
+    "fold_change_high",
+    "control_fold_95",
+    "pvalue",
+    "fdr",
+    "mc_pvalue",
+    "mc_fdr",
+    "samples_agree",
+    "sample_log2fc",
+    "sample_auroc",
     "mean_score",
     "mean_raw_score",
     "frac_significant",
-    "reference",
     "auroc",
-    "pvalue",
-    "fdr",
+    "cell_pvalue",
     "auroc_all",
     "pvalue_all",
-    "loo_min_auroc",
+    "loo_min_fold_change",
     "loo_max_pvalue",
     "loo_weakest",
     "loo_survives",
@@ -63,6 +78,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "nes_fdr",
     "enrichment_note",
     "flagged",
+    "call",
     "reasons",
     "lineage_evidence",
 )
@@ -70,46 +86,74 @@ TABLE_COLUMNS: tuple[str, ...] = (
 
 
 _N_DRIVERS = 3
+_ROLE_NAMES = {"flag": "flagging", "descriptive": "descriptive"}
+
+
+@dataclass
+class GroupInputs:
+    """What the table of a flag is built from (all computed before, none here)."""
+
+    plans: Mapping[str, SetPlan]
+    calibrated: Mapping[str, Calibrated]
+    raw: Mapping[str, np.ndarray]
+    codes: np.ndarray
+    summary: GroupGeneSummary
+    lineage_table: pd.DataFrame
+    design: Design
+    effects: Mapping[tuple[int, str], SetEffect]
+
+
+def references(lineage_ok: np.ndarray) -> list[tuple[np.ndarray, str]]:
+    """Per group: the reference groups and how the reference is described.
+
+    Examples
+    --------
+    >>> [r[1] for r in references(np.array([True, True, False]))]
+    ['other lineage groups', 'other lineage groups', 'other lineage groups']
+    >>> references(np.array([True, False]))[0][1]
+    'all other cells'
+    """
+    return [_reference(g, lineage_ok) for g in range(lineage_ok.size)]
 
 
 def group_table(
-    plans: Mapping[str, SetPlan],
-    calibrated: Mapping[str, Calibrated],
-    raw: Mapping[str, np.ndarray],
-    codes: np.ndarray,
-    summary: GroupGeneSummary,
-    lineage_table: pd.DataFrame,
-    limits: FlagThresholds | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Statistics, flags and reasons per group x flagging set (before enrichment).
+    inputs: GroupInputs, limits: FlagThresholds | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Statistics, flags and reasons per group x set (before enrichment).
 
     Returns
     -------
-    table, drivers
-        The table (without the enrichment columns) and per-gene driver statistics
-        (one row per group x set x measured gene).
+    table, drivers, samples
+        The table (without the enrichment columns), per-gene driver statistics (one
+        row per group x set x measured gene) and per-sample effects (one row per
+        group x set x sample).
     """
     limits = limits or FlagThresholds()
-    fdr, min_auroc = limits.fdr, limits.min_auroc
+    summary, lineage_table = inputs.summary, inputs.lineage_table
     big = summary.n_cells >= limits.min_cells
     lineage_ok = lineage_table["osteoclast_lineage"].to_numpy(dtype=bool) & big
-    rows, driver_frames = [], []
-    for g, group in enumerate(summary.groups):
-        reference_groups, reference = _reference(g, lineage_ok)
+    rows, driver_frames, sample_frames = [], [], []
+    tests = _Tests(inputs.calibrated, inputs.codes, lineage_ok)
+    for g, (reference_groups, reference) in enumerate(references(lineage_ok)):
+        group = summary.groups[g]
         masks = _Masks(
-            group=codes == g,
-            reference=np.isin(codes, reference_groups),
-            others=(codes >= 0) & (codes != g),
+            group=inputs.codes == g,
+            reference=np.isin(inputs.codes, reference_groups),
+            others=(inputs.codes >= 0) & (inputs.codes != g),
+            within_lineage=bool(lineage_ok[g]) and reference == "other lineage groups",
         )
-        side = _side_columns(calibrated, masks, big[g])
-        for plan in plans.values():
-            if plan.role != "flag":
+        side = _side_columns(inputs.calibrated, masks, big[g], tests)
+        for plan in inputs.plans.values():
+            if plan.role not in _ROLE_NAMES:
                 continue
+            cal = inputs.calibrated.get(plan.name)
+            effect = inputs.effects.get((g, plan.name))
             row = {
                 "group": group,
                 "n_cells": int(summary.n_cells[g]),
                 "lineage_state": str(lineage_table["lineage_state"].iloc[g]),
                 "gene_set": plan.name,
+                "set_role": _ROLE_NAMES[plan.role],
                 "coverage": plan.coverage,
                 "n_factors": len(plan.factors()),
                 "reference": reference,
@@ -121,31 +165,33 @@ def group_table(
             }
             row.update(
                 _score_columns(
-                    plan, calibrated.get(plan.name), raw.get(plan.name), masks, big[g], limits
+                    cal, inputs.raw.get(plan.name), masks, big[g], limits, tests, plan.name
                 )
             )
+            row.update(_effect_columns(effect))
+            per_sample = _sample_rows(effect, cal, inputs, g, reference_groups)
+            row["sample_auroc"] = "; ".join(
+                f"{r['sample']} {r['auroc']:.2f}" for r in per_sample if np.isfinite(r["auroc"])
+            )
+            sample_frames.append(pd.DataFrame(per_sample).assign(group=group, gene_set=plan.name))
             drivers, detail, frame = _drivers(plan, summary, g, reference_groups)
             row.update(drivers=drivers, driver_detail=detail)
             driver_frames.append(frame.assign(group=group, gene_set=plan.name))
             rows.append(row)
-    table = pd.DataFrame(rows)
-    table["fdr"] = benjamini_hochberg(table["pvalue"])
-    cutoff = bh_threshold(table["pvalue"], fdr)
-    table["loo_survives"] = (
-        (table["n_factors"] >= 2)
-        & (table["loo_min_auroc"] >= min_auroc)
-        & (table["loo_max_pvalue"] <= cutoff)
-    )
-    table["flagged"] = (
-        table["_lineage"]
-        & table["_covered"]
-        & (table["fdr"] <= fdr)
-        & (table["auroc"] >= min_auroc)
-        & table["loo_survives"]
-    )
-    table["reasons"] = [reasons(row, limits, cutoff) for row in table.to_dict("records")]
+    table = decide(pd.DataFrame(rows), limits)
     drivers = pd.concat(driver_frames, ignore_index=True) if driver_frames else pd.DataFrame()
-    return table.drop(columns=["_lineage", "_big", "_covered", "_loo_max_p_factor"]), drivers
+    samples = _samples_frame(sample_frames)
+    return table, drivers, samples
+
+
+_SAMPLE_COLUMNS = ("group", "gene_set", "sample", "n_cells", "n_reference", "log2fc", "auroc")
+
+
+def _samples_frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list(_SAMPLE_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(_SAMPLE_COLUMNS)]
 
 
 @dataclass(frozen=True)
@@ -153,6 +199,49 @@ class _Masks:
     group: np.ndarray
     reference: np.ndarray
     others: np.ndarray
+    within_lineage: bool = False
+
+
+class _Tests:
+    """Mann-Whitney tests of calibrated scores, the cells ranked once per set and scope.
+
+    Every osteoclast-lineage group is tested against the other lineage groups, i.e.
+    within the same union of cells, and every group against all other grouped cells:
+    ranking each union once (:class:`~scclast._stats.Ranked`) instead of once per group
+    gives the same numbers for a fraction of the time on large data.
+    """
+
+    def __init__(
+        self, calibrated: Mapping[str, Calibrated], codes: np.ndarray, lineage_ok: np.ndarray
+    ) -> None:
+        self.calibrated = calibrated
+        self.lineage = np.isin(codes, np.flatnonzero(lineage_ok))
+        self.grouped = codes >= 0
+        self.cache: dict[tuple[str, str], Ranked] = {}
+
+    def reference(self, name: str, masks: _Masks) -> tuple[np.ndarray, np.ndarray]:
+        """AUROC and p of the set (and its variants) in the group against its reference."""
+        cal = self.calibrated[name]
+        if not masks.within_lineage:
+            stacked = _stacked(cal)
+            return auroc_mannwhitney(stacked[masks.group], stacked[masks.reference])
+        return self._ranked(name, "lineage", self.lineage).test(masks.group)
+
+    def others(self, name: str, masks: _Masks) -> tuple[float, float]:
+        """AUROC and p of the set in the group against all other grouped cells."""
+        auroc, pvalue = self._ranked(name, "all", self.grouped, main_only=True).test(masks.group)
+        return float(auroc[0]), float(pvalue[0])
+
+    def _ranked(self, name: str, scope: str, subset: np.ndarray, main_only: bool = False) -> Ranked:
+        key = (name, scope + (":main" if main_only else ""))
+        if key not in self.cache:
+            cal = self.calibrated[name]
+            self.cache[key] = Ranked.of(cal.z if main_only else _stacked(cal), subset)
+        return self.cache[key]
+
+
+def _stacked(cal: Calibrated) -> np.ndarray:
+    return np.column_stack([cal.z, *cal.loo.values()])
 
 
 def _reference(g: int, lineage_ok: np.ndarray) -> tuple[np.ndarray, str]:
@@ -166,13 +255,15 @@ def _reference(g: int, lineage_ok: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _score_columns(
-    plan: SetPlan,
     cal: Calibrated | None,
     raw: np.ndarray | None,
     masks: _Masks,
     big: bool,
     limits: FlagThresholds,
+    tests: _Tests,
+    name: str,
 ) -> dict[str, Any]:
+    """Cell-level columns: mean z, raw score, AUROC and Mann-Whitney p (also per variant)."""
     nan = float("nan")
     out: dict[str, Any] = dict.fromkeys(
         (
@@ -180,17 +271,14 @@ def _score_columns(
             "mean_raw_score",
             "frac_significant",
             "auroc",
-            "pvalue",
+            "cell_pvalue",
             "auroc_all",
             "pvalue_all",
-            "loo_min_auroc",
-            "loo_max_pvalue",
         ),
         nan,
     )
-    out["loo_weakest"] = ""
-    out["_loo_max_p_factor"] = ""
     out["_scored"] = cal is not None
+    out["_loo_cell"] = {}
     if cal is None:
         return out
     out["mean_score"] = _mean(cal.z[masks.group])
@@ -199,28 +287,94 @@ def _score_columns(
         out["mean_raw_score"] = _mean(raw[masks.group])
     if not big:
         return out
-    stacked = np.column_stack([cal.z, *cal.loo.values()])
-    auroc, pvalue = auroc_mannwhitney(stacked[masks.group], stacked[masks.reference])
-    auroc_all, pvalue_all = auroc_mannwhitney(cal.z[masks.group], cal.z[masks.others])
+    auroc, pvalue = tests.reference(name, masks)
+    auroc_all, pvalue_all = tests.others(name, masks)
     out.update(
         auroc=float(auroc[0]),
-        pvalue=float(pvalue[0]),
+        cell_pvalue=float(pvalue[0]),
         auroc_all=float(auroc_all),
         pvalue_all=float(pvalue_all),
     )
-    if cal.loo:
-        factors = list(cal.loo)
-        out.update(
-            loo_min_auroc=float(auroc[1:].min()),
-            loo_max_pvalue=float(pvalue[1:].max()),
-            loo_weakest=factors[int(np.argmin(auroc[1:]))],
-            _loo_max_p_factor=factors[int(np.argmax(pvalue[1:]))],
-        )
+    out["_loo_cell"] = {
+        factor: (float(auroc[i + 1]), float(pvalue[i + 1])) for i, factor in enumerate(cal.loo)
+    }
     return out
 
 
+def _effect_columns(effect: SetEffect | None) -> dict[str, Any]:
+    """Group-level columns from the pseudobulk effects (``nan`` when not computed)."""
+    nan = float("nan")
+    out: dict[str, Any] = {
+        "_mode": "",
+        "n_samples": 0,
+        "fold_change": nan,
+        "fold_change_low": nan,
+        "fold_change_high": nan,
+        "control_fold_95": nan,
+        "_t_pvalue": nan,
+        "mc_pvalue": nan,
+        "samples_agree": 0,
+        "sample_log2fc": "",
+        "_loo_effects": {},
+    }
+    if effect is None:
+        return out
+    main = effect.main
+    out.update(
+        _mode=effect.mode,
+        n_samples=effect.n_samples,
+        fold_change=float(2.0**main.log2fc),
+        fold_change_low=float(2.0 ** main.ci[0]),
+        fold_change_high=float(2.0 ** main.ci[1]),
+        control_fold_95=float(2.0**main.control_q95),
+        _t_pvalue=main.pvalue if effect.mode == REPLICATED else nan,
+        mc_pvalue=main.mc_pvalue,
+        sample_log2fc="; ".join(
+            f"{sample} {value:.2f}"
+            for sample, value in zip(effect.samples, main.sample_log2fc, strict=True)
+        ),
+        _loo_effects={f: (v.log2fc, v.pvalue) for f, v in effect.loo.items()},
+    )
+    out["samples_agree"] = effect.samples_agree
+    return out
+
+
+def _sample_rows(
+    effect: SetEffect | None,
+    cal: Calibrated | None,
+    inputs: GroupInputs,
+    g: int,
+    reference_groups: np.ndarray,
+) -> list[dict[str, Any]]:
+    """One row per sample used: cells, the adjusted log2 fold change, the AUROC of z."""
+    if effect is None or not effect.n_samples:
+        return []
+    design = inputs.design
+    rows = []
+    for position, sample in enumerate(effect.samples):
+        s = design.samples.index(sample)
+        in_sample = design.sample_codes == s
+        auroc = float("nan")
+        if cal is not None:
+            value, _ = auroc_mannwhitney(
+                cal.z[in_sample & (inputs.codes == g)],
+                cal.z[in_sample & np.isin(inputs.codes, reference_groups)],
+            )
+            auroc = float(value)
+        rows.append(
+            {
+                "sample": sample,
+                "n_cells": effect.n_group[position],
+                "n_reference": effect.n_reference[position],
+                "log2fc": float(effect.main.sample_log2fc[position]),
+                "auroc": auroc,
+            }
+        )
+    return rows
+
+
 def _side_columns(
-    calibrated: Mapping[str, Calibrated], masks: _Masks, big: bool
+    calibrated: Mapping[str, Calibrated], masks: _Masks, big: bool, tests: _Tests
 ) -> dict[str, float]:
     """Inhibitory and machinery mean z, AUROC and p against the row's reference."""
     out = {}
@@ -230,9 +384,8 @@ def _side_columns(
         if cal is not None:
             mean_score = _mean(cal.z[masks.group])
             if big:
-                auroc, pvalue = (
-                    float(v) for v in auroc_mannwhitney(cal.z[masks.group], cal.z[masks.reference])
-                )
+                values, pvalues = tests.reference(name, masks)
+                auroc, pvalue = float(values[0]), float(pvalues[0])
         out[f"{prefix}_mean_score"] = mean_score
         out[f"{prefix}_auroc"] = auroc
         out[f"{prefix}_pvalue"] = pvalue
@@ -329,7 +482,6 @@ def finish_table(
     >>> done.loc[0, "enrichment_note"]
     'not run (enrichment=False)'
     """
-    table = table.drop(columns=["_scored"], errors="ignore")
     if enrichment_table is not None and len(enrichment_table):
         keep = ["group", "gene_set", "nes", "nes_pvalue", "nes_fdr", "enrichment_note"]
         table = table.merge(enrichment_table[keep], on=["group", "gene_set"], how="left")
@@ -344,4 +496,11 @@ def finish_table(
     return table.reset_index(drop=True)
 
 
-__all__ = ["TABLE_COLUMNS", "add_lineage_scores", "finish_table", "group_table"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "GroupInputs",
+    "add_lineage_scores",
+    "finish_table",
+    "group_table",
+    "references",
+]

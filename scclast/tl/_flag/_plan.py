@@ -3,7 +3,13 @@
 A *plan* is one gene set as it will be scored: its measured genes, the catalogue factor
 each gene belongs to (for leave-one-factor-out) and its role:
 
-* ``"flag"``: can flag a group (clastokine sets);
+* ``"flag"``: can flag a group: catalogue sets marked ``flags: true`` (the clastokine
+  sets, :func:`scclast.genesets.flagging_sets`) and every set of the user's own (a
+  dictionary or GMT set whose name is not a catalogue set's);
+* ``"descriptive"``: other catalogue sets asked for (lineage, state, receptor, phase,
+  coupling-mode sets, e.g. with ``gene_sets="all"``): scored and tested the same way,
+  reported in their own rows, never flagged (a macrophage cluster "flagged" for
+  ``state_macrophage`` would be circular);
 * ``"inhibitory"`` and ``"machinery"``: reported in their own columns, never flag;
 * ``"lineage"``: the lineage programmes, scored as evidence for the lineage call.
 """
@@ -29,6 +35,22 @@ log = logging.getLogger("scclast")
 
 DEFAULT_GENE_SETS: tuple[str, ...] = ("clastokines_secreted", "clastokines_putative")
 """Sets that can flag a group by default (pro-anabolic clastokines)."""
+
+
+def flagging_set_names() -> list[str]:
+    """Catalogue sets that may flag a group (``flags: true``).
+
+    Read from :func:`scclast.genesets.flagging_sets`; a catalogue without the ``flags``
+    field falls back to :data:`DEFAULT_GENE_SETS`.
+
+    Examples
+    --------
+    >>> "clastokines_secreted" in flagging_set_names(), "state_osteoclast" in flagging_set_names()
+    (True, False)
+    """
+    listed = getattr(genesets, "flagging_sets", None)
+    names = list(listed()) if callable(listed) else []
+    return names or list(DEFAULT_GENE_SETS)
 
 
 INHIBITORY_SET = "coupling_inhibitory"
@@ -69,12 +91,13 @@ def plan_sets(
     gene_sets: str | Path | Mapping[str, Iterable[str]] | Sequence[str],
     species: str,
 ) -> dict[str, SetPlan]:
-    """The sets to score: flagging sets, then the inhibitory and machinery sets.
+    """The sets to score: flagging and descriptive sets, then the inhibitory and machinery sets.
 
-    Genes of inhibitory catalogue factors are removed from flagging sets (they are
-    reported in the ``inhibitory_*`` columns, never counted as pro-anabolic);
-    ``coupling_inhibitory`` and ``secretory_machinery`` requested as flagging sets are
-    moved to their own roles.
+    Catalogue sets not marked as flagging sets become descriptive (see the module
+    documentation); the user's own sets flag. Genes of inhibitory catalogue factors are
+    removed from flagging sets (they are reported in the ``inhibitory_*`` columns, never
+    counted as pro-anabolic); ``coupling_inhibitory`` and ``secretory_machinery``
+    requested as sets are moved to their own roles.
 
     Examples
     --------
@@ -92,22 +115,28 @@ def plan_sets(
     """
     requested = genesets.resolve_gene_sets(gene_sets, species)
     inhibitory_genes = _inhibitory_genes(species)
+    catalogue = set(genesets.names())
+    may_flag = set(flagging_set_names())
     plans: dict[str, SetPlan] = {}
     for name, genes in requested.items():
         if name in (INHIBITORY_SET, MACHINERY_SET):
             log.info("%s is reported in its own columns, not as a flagging set", name)
             continue
-        kept = [g for g in genes if g not in inhibitory_genes]
-        removed = [g for g in genes if g in inhibitory_genes]
+        role = "flag" if name in may_flag or name not in catalogue else "descriptive"
+        kept, removed = genes, []
+        if role == "flag":
+            kept = [g for g in genes if g not in inhibitory_genes]
+            removed = [g for g in genes if g in inhibitory_genes]
         if removed:
             log.info("%s: inhibitory factor genes %s reported separately", name, removed)
-        plans[name] = _plan(view, name, "flag", kept, species, removed=removed)
-    if not plans:
+        plans[name] = _plan(view, name, role, kept, species, removed=removed)
+    if not any(p.role == "flag" for p in plans.values()):
+        descriptive = ", ".join(plans) or "none"
         raise ScclastInputError(
-            "no flagging gene set left: give clastokine sets (e.g. 'clastokines_secreted'); "
+            "no flagging gene set left: give clastokine sets (e.g. 'clastokines_secreted', "
+            f"see scclast.genesets.flagging_sets()); descriptive sets given: {descriptive}; "
             f"{INHIBITORY_SET} and {MACHINERY_SET} are reported in their own columns"
         )
-    catalogue = set(genesets.names())
     for name, role in ((INHIBITORY_SET, "inhibitory"), (MACHINERY_SET, "machinery")):
         if name in catalogue:
             plans[name] = _plan(view, name, role, genesets.get(name, species), species)
@@ -193,5 +222,6 @@ __all__ = [
     "MACHINERY_SET",
     "SetPlan",
     "add_lineage_plans",
+    "flagging_set_names",
     "plan_sets",
 ]

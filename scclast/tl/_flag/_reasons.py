@@ -8,16 +8,24 @@ from typing import Any
 import numpy as np
 
 from scclast.tl._flag._thresholds import FlagThresholds
-from scclast.tl._lineage_rules import MYELOID_OTHER, NON_LINEAGE, UNDETERMINED
+from scclast.tl._lineage_rules import (
+    DENDRITIC_CELL,
+    MYELOID_OTHER,
+    NEUTROPHIL,
+    NON_LINEAGE,
+    UNDETERMINED,
+)
 
 
-def reasons(row: Mapping[str, Any], limits: FlagThresholds, cutoff: float) -> str:
+def reasons(
+    row: Mapping[str, Any], limits: FlagThresholds, cutoff: float, sign_ok: bool = True
+) -> str:
     """Why a row is (not) flagged, in one line.
 
-    ``row`` is a row of the table being built by
-    :func:`~scclast.tl._flag._group_stats.group_table` (with its private ``_big``,
-    ``_lineage``, ``_scored`` and ``_covered`` columns); ``cutoff`` is the BH cut-off
-    the leave-one-out variants are held to.
+    ``row`` is a row of the table being decided by
+    :func:`~scclast.tl._flag._decision.decide` (with its private ``_big``, ``_lineage``,
+    ``_scored``, ``_covered``, ``_mode`` and ``_passes`` columns); ``cutoff`` is the BH
+    cut-off the leave-one-out variants are held to.
 
     Examples
     --------
@@ -37,28 +45,76 @@ def reasons(row: Mapping[str, Any], limits: FlagThresholds, cutoff: float) -> st
         return (
             f"not flagged: low coverage of {row['gene_set']} ({row['coverage']} genes in the data)"
         )
-    auroc_ok = row["auroc"] >= limits.min_auroc
-    fdr_ok = row["fdr"] <= limits.fdr
-    summary = (
-        f"{row['gene_set']} AUROC {row['auroc']:.2f}"
-        + ("" if auroc_ok else f" < {limits.min_auroc:g}")
-        + f" vs {row['reference']}, FDR {fmt_p(row['fdr'])}"
-        + ("" if fdr_ok else f" > {limits.fdr:g}")
-    )
-    if row["flagged"]:
-        text = f"flagged: {summary}, survives leave-one-out"
-        text += f" (weakest without {row['loo_weakest']}: AUROC {row['loo_min_auroc']:.2f})"
-        if row["drivers"]:
+    summary = _summary(row, limits, sign_ok)
+    if row.get("set_role") == "descriptive":
+        return f"descriptive set (never flagged): {summary}"
+    if row["flagged"] or row.get("_passes"):
+        text = f"{summary}, survives leave-one-out"
+        text += f" (weakest without {row['loo_weakest']}: {_fold(row['loo_min_fold_change'])}-fold)"
+        if row.get("drivers"):
             text += f"; drivers {row['drivers']}"
-        return text + _side_reason(row)
+        text += _side_reason(row)
+        if row["flagged"]:
+            return f"flagged ({_mode_word(row)}): {text}"
+        return (
+            "not flagged: macrophage group (clastokines are osteoclast-lineage products; "
+            f"reported apart): {text}"
+        )
     problems = []
     if not row["_covered"]:
         problems.append(
             f"low coverage ({row['coverage']} genes in the data, need {limits.min_coverage:.0%})"
         )
-    if auroc_ok and fdr_ok and not row["loo_survives"]:
+    if _core_ok(row, limits) and sign_ok and not row["loo_survives"]:
         problems.append(_loo_reason(row, limits, cutoff))
     return f"not flagged: {summary}" + ("; " + "; ".join(problems) if problems else "")
+
+
+def _core_ok(row: Mapping[str, Any], limits: FlagThresholds) -> bool:
+    return bool(
+        row["fdr"] <= limits.fdr
+        and row["mc_fdr"] <= limits.control_fdr
+        and row["fold_change"] >= limits.min_fold_change
+    )
+
+
+def _summary(row: Mapping[str, Any], limits: FlagThresholds, sign_ok: bool = True) -> str:
+    """The set's effect and its three tests, each marked where it misses."""
+    fold, q, mc_q = row["fold_change"], row.get("fdr", np.nan), row.get("mc_fdr", np.nan)
+    descriptive = row.get("set_role") == "descriptive"
+    test = "paired t" if row.get("_mode") == "replicated" else "cell-level"
+    parts = [
+        f"{row['gene_set']} {_fold(fold)}-fold"
+        + ("" if fold >= limits.min_fold_change else f" < {limits.min_fold_change:g}")
+        + f" vs {row['reference']}"
+    ]
+    if descriptive:
+        parts.append(f"{test} p {fmt_p(row.get('pvalue', np.nan))}")
+        parts.append(f"control-set p {fmt_p(row.get('mc_pvalue', np.nan))}")
+    else:
+        parts.append(f"{test} FDR {fmt_p(q)}" + ("" if q <= limits.fdr else f" > {limits.fdr:g}"))
+        parts.append(
+            f"control-set p {fmt_p(row.get('mc_pvalue', np.nan))} (FDR {fmt_p(mc_q)}"
+            + (")" if mc_q <= limits.control_fdr else f" > {limits.control_fdr:g})")
+        )
+    n_samples = int(row.get("n_samples") or 0)
+    if n_samples:
+        agree = f"up in {int(row['samples_agree'])}/{n_samples} samples"
+        if not sign_ok:
+            agree += f" (need {limits.min_sign_agreement:.0%})"
+        parts.append(agree)
+    return ", ".join(parts)
+
+
+def _mode_word(row: Mapping[str, Any]) -> str:
+    if row.get("_mode") == "replicated":
+        return f"replicated, {int(row['n_samples'])} samples"
+    return "exploratory"
+
+
+def _fold(value: float) -> str:
+    """A fold change as text: two significant digits (``nan`` as NA)."""
+    return f"{value:.2f}" if np.isfinite(value) else "NA"
 
 
 def _state_reason(state: str) -> str:
@@ -68,20 +124,24 @@ def _state_reason(state: str) -> str:
         return "lineage undetermined (low coverage of the lineage genes)"
     if state == MYELOID_OTHER:
         return "myeloid without an osteoclast-lineage program"
+    if state == NEUTROPHIL:
+        return "neutrophil (granulocyte programme; not osteoclast-lineage)"
+    if state == DENDRITIC_CELL:
+        return "dendritic cell (conventional DC programme; not osteoclast-lineage)"
     return f"lineage state {state}"
 
 
 def _loo_reason(row: Mapping[str, Any], limits: FlagThresholds, cutoff: float) -> str:
     if row["n_factors"] < 2:
         return "fails leave-one-out: only one factor measured"
-    if not row["loo_min_auroc"] >= limits.min_auroc:
+    if not row["loo_min_fold_change"] >= limits.min_fold_change:
         return (
-            f"fails leave-one-out (without {row['loo_weakest']}: AUROC "
-            f"{row['loo_min_auroc']:.2f} < {limits.min_auroc:g})"
+            f"fails leave-one-out (without {row['loo_weakest']}: "
+            f"{_fold(row['loo_min_fold_change'])}-fold < {limits.min_fold_change:g})"
         )
     return (
         f"fails leave-one-out (without {row['_loo_max_p_factor']}: p "
-        f"{fmt_p(row['loo_max_pvalue'])} above the BH cut-off {fmt_p(cutoff)})"
+        f"{fmt_p(row['loo_max_pvalue'])} > {cutoff:g})"
     )
 
 
