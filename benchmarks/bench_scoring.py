@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -541,6 +542,21 @@ def _backed_table(result: dict) -> list[str]:
     return [*lines, ""]
 
 
+def write_keeping_other_sections(path: Path, text: str) -> None:
+    """Write this benchmark's report as the top of ``path``, keeping the file's later parts.
+
+    BENCHMARKS.md holds other benchmarks' sections too (each a top-level ``# `` heading
+    after this one, e.g. flagging's false flags and power): those are kept as they are.
+    """
+    kept = ""
+    if path.exists():
+        old = path.read_text()
+        starts = [m.start() for m in re.finditer(r"(?m)^# ", old)]
+        if len(starts) > 1:
+            kept = "\n\n" + old[starts[1] :].rstrip() + "\n"
+    path.write_text(text.rstrip() + "\n" + kept)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cells", type=int, nargs="*", default=[20000, 100000])
@@ -567,7 +583,7 @@ def main() -> None:
         return
     if args.report_from:  # rewrite the report from a finished run's results.json
         results, backed, info = json.loads(args.report_from.read_text())
-        args.out.write_text(report(results, backed, info))
+        write_keeping_other_sections(args.out, report(results, backed, info))
         return
     N_JOBS[0] = args.n_jobs
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="scclast_bench_"))
@@ -589,7 +605,7 @@ def main() -> None:
         "round_cells_max": args.round_cells_max,
     }
     text = report(results, backed, info)
-    args.out.write_text(text)
+    write_keeping_other_sections(args.out, text)
     (workdir / "results.json").write_text(json.dumps([results, backed, info], indent=1))
     print(text)
 

@@ -67,14 +67,24 @@ def write_text_atomically(path: str | Path, text: str) -> None:
     scclast._errors.ScclastInputError: /nonexistent/dir/x.gmt: folder ... does not exist
     """
     path = Path(path)
+    if path.is_dir():
+        raise ScclastInputError(f"{path}: is a folder; give a file name to write")
     folder = path.resolve().parent
     if not folder.is_dir():
         raise ScclastInputError(f"{path}: folder {folder} does not exist")
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    except OSError as err:
+        raise ScclastInputError(
+            f"{path}: cannot write in {folder} ({err.strerror or err}); choose another path"
+        ) from err
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(tmp_name, path)
+    except OSError as err:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise ScclastInputError(f"{path}: cannot write ({err.strerror or err})") from err
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

@@ -25,7 +25,18 @@ from typing import Any
 
 from scclast.genesets import catalogue_version
 
-_TRACKED_PACKAGES = ("scclast", "scanpy", "anndata", "numpy", "scipy", "pandas", "gseapy")
+_TRACKED_PACKAGES = (
+    "scclast",
+    "scanpy",
+    "anndata",
+    "numpy",
+    "scipy",
+    "pandas",
+    "gseapy",
+    "statsmodels",
+    "pydeseq2",
+    "liana",
+)
 
 
 def package_versions(packages: tuple[str, ...] = _TRACKED_PACKAGES) -> dict[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -96,7 +97,7 @@ def test_example_flags_the_planted_population(example):
     assert flagged == {planted}
     cells = annotated.obs["scclast_flagged"].astype(bool)
     assert (annotated.obs.loc[cells, "state_true"] == "osteoclast_secretory").mean() > 0.9
-    assert f"1 group(s) flagged: {planted}" in result.stderr
+    assert re.search(rf"1 group\(s\) flagged( \([^\n]*\))?: {planted};", result.stderr)
 
 
 def test_example_stromal_decoys_are_non_lineage(example):
@@ -130,7 +131,10 @@ def test_example_writes_every_output(example):
     assert leftovers(workdir) == []
     assert "Traceback" not in result.stderr
     steps = [line for line in result.stderr.splitlines() if line.startswith("scclast: ")]
-    assert any("UMAP" in s for s in steps) and any("scoring and flagging" in s for s in steps)
+    # the example ships with its embedding: no UMAP is computed (or numba-compiled)
+    assert any("using the embedding stored" in s for s in steps)
+    assert not any("computing a UMAP" in s for s in steps)
+    assert any("scoring and flagging" in s for s in steps)
 
 
 def test_example_report_names_the_flagged_group_and_embeds_every_figure(example):
@@ -154,7 +158,7 @@ def test_outputs_can_be_rendered_again(example, tmp_path):
     written = pipeline.render(
         annotated, groups, tmp_path, input_fingerprint={"path": "x"}, parameters={}
     )
-    assert set(written) == {*FIGURE_NAMES, "report"}
+    assert {*FIGURE_NAMES, "report"} <= set(written)  # and the figures of other sections
     assert Report(written["report"]).groups == list(
         dict.fromkeys(groups.loc[groups["flagged"], "group"])
     )
@@ -312,7 +316,10 @@ def test_backed_run_gives_the_same_table(simulated, tmp_path, capsys):
     backed = pd.read_csv(tmp_path / "b" / "groups.tsv", sep="\t")
     pd.testing.assert_frame_equal(memory, backed)
     assert memory["flagged"].any()
-    assert capsys.readouterr().err == ""
+    # -q leaves warnings only: no progress line
+    progress = ("read ", "scoring", "drawing", "writing outputs", "done in", "flagging done")
+    assert not [line for line in capsys.readouterr().err.splitlines()
+                if any(word in line for word in progress)]  # fmt: skip
 
 
 def test_failure_mid_way_leaves_no_outdir(simulated, tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ import socket
 from importlib import resources
 from pathlib import Path
 
+import anndata
 import numpy as np
 import pytest
 
@@ -38,7 +39,8 @@ def test_example_loads_offline_and_says_it_is_synthetic(no_sockets: None):
     assert "SYNTHETIC" in simulation["statement"]
     assert adata.uns["scclast"]["dataset"]["synthetic"]
     assert "SYNTHETIC" in ds.example.__doc__
-    assert set(adata.obs["state_true"]) == set(ds.STATES)
+    extra = set(EXAMPLE_SETTINGS.get("extra_states", {}))
+    assert set(adata.obs["state_true"]) == set(ds.STATES) | extra
     assert set(adata.obs["dataset"]) == {"example_osteoclastogenesis"}
     assert {"sample", "cluster", "lineage_true"} <= set(adata.obs.columns)
 
@@ -61,6 +63,33 @@ def test_shipped_example_equals_a_fresh_simulation(no_sockets: None):
     assert list(shipped.obs["cluster"]) == list(fresh.obs["cluster"])
     for key in ("seed", "n_cells", "n_genes"):
         assert ds.parameters_from_uns(shipped)[key] == EXAMPLE_SETTINGS[key]
+
+
+def test_example_ships_its_embedding_made_by_scclast_umap(no_sockets: None):
+    from scclast.datasets._make_example import EMBEDDING_SETTINGS
+
+    adata = ds.example()
+    xy = adata.obsm["X_umap"]
+    assert xy.shape == (adata.n_obs, 2) and np.isfinite(xy).all()
+    record = adata.uns["scclast"]["embedding"]
+    assert bool(record["computed"]) and record["parameters"]["seed"] == EMBEDDING_SETTINGS["seed"]
+    # the planted states are islands of the stored embedding, as scclast.tl.umap makes them
+    states = adata.obs["state_true"].astype(str).to_numpy()
+    centres = {s: xy[states == s].mean(axis=0) for s in set(states)}
+    spread = np.median([np.linalg.norm(xy[states == s] - c, axis=1).mean()
+                        for s, c in centres.items()])  # fmt: skip
+    stromal = centres["stromal"]
+    assert min(np.linalg.norm(stromal - c) for s, c in centres.items() if s != "stromal") > spread
+
+
+def test_make_example_is_parameterised(tmp_path: Path):
+    from scclast.datasets._make_example import make_example
+
+    settings = {**EXAMPLE_SETTINGS, "n_cells": 240, "n_genes": 500, "seed": 3}
+    written = anndata.read_h5ad(make_example(tmp_path / "ex.h5ad", settings, embedding={"seed": 1}))
+    assert written.shape == (240, 500)
+    assert ds.parameters_from_uns(written)["seed"] == 3
+    assert written.uns["scclast"]["embedding"]["parameters"]["seed"] == 1
 
 
 def test_bone_marrow_baccin2020_offline(no_sockets: None):

@@ -261,3 +261,99 @@ def test_qc_metrics_on_human_symbols():
     assert list(adata.obs["pct_counts_mt"]) == [25.0, 0.0]
     assert list(adata.obs["n_genes_by_counts"]) == [2, 1]
     assert list(adata.var["mt"]) == [True, False, False]
+
+
+# --------------------------------------------------------------------------- published shapes
+
+
+def _member(name: str, text: str) -> object:
+    from scclast.datasets._members import Member
+
+    return Member(name, text.encode)
+
+
+def test_text_matrix_layouts_read_the_same(tmp_path: Path):
+    from scclast.datasets._tables import text_matrix
+
+    r_style = '"c1" "c2" "c3"\n"Acp5" 0 3 1\n"tomato" 7 0 0\n"Ctsk" 2 0 0\n'
+    full_tab = "gene\tc1\tc2\tc3\nAcp5\t0\t3\t1\ntomato\t7\t0\t0\nCtsk\t2\t0\t0\n"
+    unquoted = "c1 c2 c3\nAcp5 0 3 1\ntomato 7 0 0\nCtsk 2 0 0\n"
+    read = [text_matrix(_member("GSM1_1M_matrix.txt", t), reporters=["TOMATO"])
+            for t in (r_style, full_tab, unquoted)]  # fmt: skip
+    for adata in read:
+        assert list(adata.obs_names) == ["c1", "c2", "c3"]
+        assert list(adata.var_names) == ["Acp5", "Ctsk"]
+        np.testing.assert_array_equal(adata.X.toarray(), [[0, 2], [3, 0], [1, 0]])
+        assert adata.obs["reporter_tomato"].tolist() == [7.0, 0.0, 0.0]
+
+
+def test_text_matrix_with_a_word_in_the_counts_is_a_data_error():
+    from scclast.datasets._tables import text_matrix
+
+    with pytest.raises(ScclastDataError, match="not a numeric genes x cells matrix"):
+        text_matrix(_member("GSM1_x_matrix.txt", '"c1" "c2"\n"Acp5" 0 x\n'))
+
+
+def test_text_matrix_sample_label_drops_the_word_matrix():
+    from scclast.datasets._members import group_members
+
+    groups, _ = group_members([_member("GSM4318800_1.5M_matrix.txt", "")])
+    assert (groups[0].sample, groups[0].label) == ("GSM4318800", "1.5M")
+
+
+def test_cell_qc_steps_and_a_missing_mito_gene_warns():
+    from scclast._warnings import DataWarning
+    from scclast.datasets._qc import cells_from_barcodes
+
+    rng = np.random.default_rng(3)
+    dense = np.zeros((6, 50), dtype=np.float32)
+    for row, n_genes in enumerate((45, 30, 12, 3, 1, 0)):
+        dense[row, rng.choice(50, n_genes, replace=False)] = 1
+    adata = ad.AnnData(sp.csr_matrix(dense))
+    adata.var["gene_symbols"] = [f"Gene{i}" for i in range(50)]
+    with pytest.warns(DataWarning, match="no mitochondrial gene"):
+        cells = cells_from_barcodes(
+            adata, "s1", filter_empty=True, min_genes=10, qc={"max_genes": 40, "max_pct_mt": 10}
+        )
+    steps = cells.uns["empty_droplet_filter"]["steps"]
+    assert steps == {
+        "barcodes": 6,
+        "n_genes_by_counts >= 10": 3,
+        "n_genes_by_counts <= 40": 2,
+        "pct_counts_mt < 10": 2,
+    }
+    with pytest.raises(ScclastInputError, match="unknown key"):
+        cells_from_barcodes(adata, "s1", filter_empty=False, qc={"max_umi": 5})
+
+
+def test_gtf_gene_map_and_a_file_that_is_not_gtf(tmp_path: Path):
+    gtf = tmp_path / "genes.gtf.gz"
+    gtf.write_bytes(
+        gzip.compress(
+            b"#!genome-build GRCm38\n"
+            b'1\tensembl\tgene\t1\t9\t.\t+\t.\tgene_id "ENSMUSG00000000001"; '
+            b'gene_version "4"; gene_name "Gnai3";\n'
+            b'1\tensembl\ttranscript\t1\t9\t.\t+\t.\tgene_id "ENSMUSG00000000001"; '
+            b'transcript_id "ENSMUST00000000001"; gene_name "Gnai3";\n'
+            b'1\tensembl\tgene\t20\t29\t.\t+\t.\tgene_id "ENSMUSG00000000002";\n'
+        )
+    )
+    assert ds.read_gene_map(gtf) == {"ENSMUSG00000000001": "Gnai3"}
+    bad = tmp_path / "bad.gtf"
+    bad.write_text("this is a table\twith two columns\n")
+    with pytest.raises(ScclastDataError, match="is not a GTF file"):
+        ds.read_gene_map(bad)
+
+
+def test_homer_table_is_told_from_its_header(tmp_path: Path):
+    table = tmp_path / "RNAcounts.txt"
+    table.write_text(
+        "Transcript/RepeatID (cmd=analyzeRepeats.pl rna hg38 -count exons)\tChr\tStart\tEnd"
+        "\tStrand\tLength\tCopies\tAnnotation/Divergence\tDonor1_d0\tDonor1_d2\n"
+        "NM_1\tchr1\t1\t9\t+\t900\t1\tSLIT3|-|5q34|protein-coding\t4\t9\n"
+        "NR_2\tchr2\t1\t9\t+\t900\t1\t\t1\t1\n"
+    )
+    bulk = ds.read_count_table(table, sample_fields=r"^(?P<donor>[^_]+)_(?P<time_point>.+)$")
+    assert list(bulk.var_names) == ["SLIT3", "NR_2"]  # no symbol: the transcript ID stays
+    assert list(bulk.obs["time_point"]) == ["day0", "day2"]
+    assert bulk.uns["scclast"]["dataset"]["reader"] == "homer_counts"

@@ -12,7 +12,7 @@ import yaml
 import scclast.datasets as ds
 from scclast._errors import ScclastDataError, ScclastInputError
 from scclast.cli import _datasets as cli_datasets
-from scclast.datasets._fetch import geo_folder
+from scclast.datasets._cache import geo_folder
 from scclast.datasets._registry import STATUSES, load_registry, shipped_registry_path
 from tests._paths import TEST_DATA
 
@@ -158,7 +158,7 @@ def test_malformed_registry_entry_is_a_data_error(monkeypatch, tmp_path: Path):
         "loader: count_table,"
         " files: [{geo: GSE1, url: 'http://127.0.0.1/x'}]}\n"
     )
-    with pytest.raises(ScclastDataError, match="exactly one of geo, url, path"):
+    with pytest.raises(ScclastDataError, match="exactly one of geo, ensembl, url, path"):
         load_registry()
 
 

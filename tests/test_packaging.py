@@ -144,3 +144,37 @@ def test_ci_and_pre_commit_run_the_same_pinned_ruff():
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert '"$venv/bin/ruff" check .\n' in ci
     assert '"$venv/bin/ruff" format --check .\n' in ci
+
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_plain_install_brings_everything_a_documented_path_imports():
+    """`pip install .` alone must cluster (no --groupby): scanpy's igraph Leiden flavour
+    needs python-igraph, which the core dependencies name; leidenalg is not needed."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    core = _requirement_names(pyproject["project"]["dependencies"])
+    assert {"scanpy", "anndata", "igraph", "numba", "h5py", "pyyaml", "pooch"} <= core
+    assert "leidenalg" not in _requirement_names(
+        [r for extra in pyproject["project"]["optional-dependencies"].values() for r in extra]
+    )
+    cluster = (REPO_ROOT / "scclast" / "tl" / "_cluster.py").read_text()
+    assert 'flavor="igraph"' in cluster and "leidenalg" not in cluster
+
+
+def test_clustering_needs_no_leidenalg(monkeypatch: pytest.MonkeyPatch):
+    import scclast
+
+    monkeypatch.setitem(sys.modules, "leidenalg", None)  # import leidenalg now fails
+    adata = scclast.datasets.example()[::6].copy()
+    scclast.tl.cluster(adata, seed=0)
+    assert adata.obs["scclast_leiden"].nunique() > 1
+
+
+def test_ci_runs_the_plain_install_checks():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert 'pip" install --quiet .\n' in ci or 'pip" install .\n' in ci  # no extra
+    assert 'scclast" run --example' in ci
+    assert "nocluster.h5ad" in ci and "-q score " in ci
+    assert ".[workflow]" in ci and "workflows/.test" in ci

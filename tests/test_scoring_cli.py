@@ -103,7 +103,7 @@ def test_user_errors_are_one_line_and_leave_no_file(h5ad, gmt, tmp_path):
     assert not out.exists() and not list(tmp_path.glob(".*.tmp"))
     not_h5ad = tmp_path / "bad.h5ad"
     not_h5ad.write_text("not hdf5")
-    with pytest.raises(ScclastInputError, match=r"cannot read"):
+    with pytest.raises(ScclastInputError, match=r"is not an HDF5 file"):
         run(not_h5ad, "-o", out, "--gene-sets", gmt)
 
 

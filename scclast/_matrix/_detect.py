@@ -28,6 +28,7 @@ import scipy.sparse as sp
 
 from scclast._errors import ScclastInputError
 from scclast._kernels import all_integers
+from scclast._warnings import DataWarning, warn
 
 log = logging.getLogger("scclast")
 
@@ -69,11 +70,13 @@ def symbol_columns(
             "pass gene_symbols='COLUMN' naming a var column of symbols"
         )
     if duplicated:
-        log.info(
-            "%d duplicated symbol(s) in %s (e.g. %s): kept the first column of each",
-            len(duplicated),
-            symbol_source,
-            ", ".join(sorted(duplicated)[:3]),
+        # a DataWarning, attributed to this line: shown once however many steps read the
+        # matrix (the CLI and the run report print each scclast warning once)
+        warn(
+            f"{len(duplicated)} duplicated gene symbol(s) in {symbol_source} (e.g. "
+            f"{', '.join(sorted(duplicated)[:3])}): the first column of each is used",
+            DataWarning,
+            stacklevel=1,
         )
     symbols = np.asarray(symbol_per_column[columns], dtype=object)
     return symbols, columns, duplicated, n_unnamed, symbol_source
@@ -90,6 +93,13 @@ def kind_and_normalisation(
     ('counts', True, 'all values')
     """
     sample, sample_note = _value_sample(matrix, storage, chunk_size)
+    if sample.size == 0 or not np.count_nonzero(sample):
+        # every stored value was seen (in memory) or every row was read (backed, dask)
+        raise ScclastInputError(
+            f"{source} holds only zeros: there is no expression to score; check that the "
+            "file holds the data (counts may be in a layer or in .raw: layer= / use_raw=, "
+            "--layer / --use-raw)"
+        )
     kind = detect_kind(sample, source)
     normalise = normalize == "counts" or (normalize == "auto" and kind == "counts")
     if normalise and kind == "scaled":

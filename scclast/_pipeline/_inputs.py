@@ -19,7 +19,8 @@ import anndata
 import h5py
 
 from scclast import datasets, genesets
-from scclast._errors import ScclastInputError
+from scclast._errors import ScclastError, ScclastInputError
+from scclast._groups import check_labels
 from scclast._keys import Keys
 from scclast._matrix import expression_view
 from scclast._provenance import file_sha256
@@ -71,8 +72,7 @@ def load_input(path: str | Path, backed: bool = False) -> AnnData:
     scclast._errors.ScclastInputError: input file missing.h5ad does not exist: check the path
     """
     path = Path(path)
-    _check_input_file(path)
-    _check_anndata_layout(path)
+    check_h5ad(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -123,6 +123,7 @@ def load_dataset(key: str) -> tuple[AnnData, dict[str, Any]]:
     >>> fingerprint["shape"]
     [180, 9891]
     """
+    _refuse_bulk(key)
     log.info("loading dataset %s ...", key)
     adata = datasets.load(key)
     record: dict[str, Any] = {"dataset": key}
@@ -172,6 +173,25 @@ def folder_sha256(folder: str | Path) -> str:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(f"{path.relative_to(folder).as_posix()}\t{_sha256(path)}\n".encode())
     return digest.hexdigest()
+
+
+def check_h5ad(path: str | Path) -> None:
+    """One line for every way ``path`` is not a readable AnnData file (before reading it).
+
+    Missing, a folder, unreadable, empty, not HDF5, truncated, or HDF5 without the
+    ``obs``/``var`` groups of an AnnData.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_h5ad(tempfile.mkdtemp())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: input ... is a folder: give an .h5ad file
+    """
+    path = Path(path)
+    _check_input_file(path)
+    _check_anndata_layout(path)
 
 
 def _check_input_file(path: Path) -> None:
@@ -230,6 +250,24 @@ def _sha256(path: Path) -> str:
     return file_sha256(path)
 
 
+def _refuse_bulk(key: str) -> None:
+    """Refuse a registry entry that is not single cells, naming what takes it instead."""
+    try:
+        data_type = str(datasets.get_entry(key).raw.get("data_type", ""))
+    except ScclastError:
+        return  # an unknown key: datasets.load says so, with the known keys
+    if data_type == "bulk":
+        raise ScclastInputError(
+            f"dataset {key!r} is bulk RNA-seq, not single cells: run "
+            f"`scclast timecourse --dataset {key}` instead"
+        )
+    if data_type not in ("", "single-cell"):
+        raise ScclastInputError(
+            f"dataset {key!r} is {data_type} data, not single cells: give a single-cell "
+            "entry of `scclast datasets list`"
+        )
+
+
 def _dataset_files(adata: AnnData) -> list[dict[str, str]]:
     """Local path and sha256 of each file a dataset loader recorded in ``uns``."""
     files = Keys().record(adata, "dataset").get("files", [])
@@ -269,6 +307,7 @@ def check_groupby(adata: AnnData, groupby: str) -> None:
                 f"--groupby {groupby!r}: the column has no labels (all NA): choose a column "
                 "with cluster or cell-type labels, or leave --groupby out to build clusters"
             )
+        check_labels(labels, groupby)
         return
     columns = [str(c) for c in adata.obs.columns]
     shown = ", ".join(columns[:40]) + (
@@ -279,8 +318,18 @@ def check_groupby(adata: AnnData, groupby: str) -> None:
     )
 
 
-def check_gene_coverage(adata: AnnData, gene_sets: Any, species: str = "auto") -> None:
-    """Fail early, naming species and identifiers, when no gene of the sets is present.
+def check_gene_coverage(
+    adata: AnnData,
+    gene_sets: Any,
+    species: str = "auto",
+    *,
+    layer: str | None = None,
+    use_raw: bool = False,
+) -> None:
+    """Fail early when the chosen matrix is scaled, or when no gene of the sets is in it.
+
+    The messages name the species and identifiers seen, and, for scaled data, the
+    options of this file that hold counts or log expression (``--use-raw``, ``--layer``).
 
     Examples
     --------
@@ -293,7 +342,9 @@ def check_gene_coverage(adata: AnnData, gene_sets: Any, species: str = "auto") -
     ...     print(str(err)[:40])
     no gene of the gene sets (clastokines_se
     """
-    view = expression_view(adata, species=species)
+    view = expression_view(adata, species=species, layer=layer, use_raw=use_raw)
+    if view.kind == "scaled":
+        raise ScclastInputError(scaled_message(adata, view.record.get("matrix", "X")))
     candidates = [view.species] if view.species in ("mouse", "human") else ["mouse", "human"]
     if species in ("mouse", "human"):
         candidates = [species]
@@ -318,6 +369,35 @@ def check_gene_coverage(adata: AnnData, gene_sets: Any, species: str = "auto") -
         f"{'/'.join(candidates)} symbols matches the {view.n_vars:,} identifiers in "
         f"{source} (e.g. {seen}); {species_text}. Use gene symbols (a var column of symbols "
         "is found automatically for Ensembl IDs) and --species mouse|human"
+    )
+
+
+def scaled_message(adata: AnnData, matrix: str) -> str:
+    """What to do when ``matrix`` holds scaled values, naming what this file offers.
+
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np
+    >>> a = ad.AnnData(np.array([[-1.0, 2.0]]))
+    >>> a.layers["counts"] = np.array([[0.0, 3.0]])
+    >>> scaled_message(a, "X")  # doctest: +ELLIPSIS
+    "X holds scaled values (negative numbers): ... pass --layer counts (of this file's ..."
+    """
+    options = []
+    if getattr(adata, "raw", None) is not None and matrix != "raw.X":
+        options.append("--use-raw (adata.raw is present)")
+    layers = [str(name) for name in adata.layers.keys() if f"[{name!r}]" not in matrix]
+    if layers:
+        options.append(f"--layer {layers[0]} (of this file's layers: {', '.join(layers)})")
+    hint = (
+        "pass " + ", or ".join(options)
+        if options
+        else "this file holds no raw counts or log expression elsewhere (no .raw, no layer): "
+        "write one with counts or log-normalised values"
+    )
+    return (
+        f"{matrix} holds scaled values (negative numbers): scores, lineage calls and flags "
+        f"need counts or log-normalised expression; {hint}"
     )
 
 

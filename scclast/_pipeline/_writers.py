@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -68,19 +69,29 @@ def write_scores(adata: AnnData, path: str | Path, key_added: str = DEFAULT_KEY)
     return write_tsv_gz(get.scores(adata, key_added).reset_index(), path)
 
 
+FLOAT_FORMAT = "%.10g"
+"""Numbers of the per-cell tables: ten significant digits (scores carry far fewer
+meaningful ones), which writes 1,000,000 cells in about half the time of Python's
+shortest round-trip repr."""
+
+
 def write_tsv_gz(frame: pd.DataFrame, path: str | Path) -> Path:
     """A table as gzipped TSV without a name or time in the gzip header (same bytes each run).
 
-    Lists are joined with ``;`` as in :func:`write_table`; no index is written.
+    Lists are joined with ``;`` as in :func:`write_table`; no index is written; floats
+    with :data:`FLOAT_FORMAT`. gzip level 1: several times faster than level 6 on
+    per-cell tables, which are written once and read rarely.
     """
     path = Path(path)
     # no name and no time in the gzip header: identical runs give identical bytes
     with (
         open(path, "wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as packed,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=1) as packed,
         io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
     ):
-        _flat(frame).to_csv(text, sep="\t", index=False, lineterminator="\n")
+        _flat(frame).to_csv(
+            text, sep="\t", index=False, lineterminator="\n", float_format=FLOAT_FORMAT
+        )
     return path
 
 
@@ -109,11 +120,41 @@ def write_annotated(adata: AnnData, path: str | Path, key_added: str = DEFAULT_K
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)
-            adata.write_h5ad(path)
+            if getattr(adata, "isbacked", False):
+                _write_backed(adata, path)
+            else:
+                adata.write_h5ad(path)
     finally:
         for key, value in originals.items():
             adata.uns[key] = value
     return path
+
+
+def _write_backed(adata: AnnData, path: Path) -> None:
+    """The backed input file copied byte for byte, with the analysed annotations.
+
+    anndata would read each array of the on-disk matrix into memory to write it again;
+    copying the file keeps memory flat (the matrix, layers and ``.raw`` are the input's,
+    unchanged) and only the small annotation groups are rewritten.
+    """
+    import h5py
+
+    try:
+        from anndata.io import write_elem
+    except ImportError:  # anndata < 0.11
+        from anndata.experimental import write_elem
+
+    shutil.copyfile(adata.filename, path)
+    with h5py.File(path, "r+") as handle:
+        for key, value in (
+            ("obs", adata.obs),
+            ("var", adata.var),
+            ("obsm", dict(adata.obsm)),
+            ("uns", dict(adata.uns)),
+        ):
+            if key in handle:
+                del handle[key]
+            write_elem(handle, key, value)
 
 
 def h5ad_safe(value: Any) -> Any:

@@ -4,22 +4,27 @@ Each command group lives in its own module exposing ``add_parser(subparsers)``, 
 registers the subcommand and sets ``func`` (a callable taking the parsed arguments and
 returning an exit status). User errors (:class:`scclast._errors.ScclastInputError`)
 become one line on stderr and exit status 2; anything else is an internal error
-(status 1; the traceback is shown with ``--verbose``).
+(status 1; the traceback is shown with ``--verbose``). scclast's own warnings
+(:class:`scclast.ScclastWarning`) are printed once each, as one line without a file
+path; other packages' warnings go to the debug log (``--verbose``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from scclast._errors import ScclastInputError
 from scclast._version import __version__
 
 # Command-group modules, in the order their commands appear in ``scclast --help``.
-_COMMAND_MODULES = ("_genesets", "_score", "_run", "_datasets", "_workflow")
+_COMMAND_MODULES = ("_genesets", "_score", "_run", "_timecourse", "_datasets", "_workflow")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT = 0, 1, 2
 
@@ -67,9 +72,28 @@ def configure_logging(quiet: bool = False, verbose: bool = False) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("scclast: %(message)s"))
+    handler.addFilter(_OncePerWarning())
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+
+
+class _OncePerWarning(logging.Filter):
+    """Drop a warning line already shown: a step that runs twice warns twice, a user
+    needs it once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING:
+            return True
+        text = record.getMessage()
+        if text in self.shown:
+            return False
+        self.shown.add(text)
+        return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,14 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     Examples
     --------
     >>> main(["genesets", "show", "coupling_contact"])  # doctest: +ELLIPSIS
-    coupling_contact (coupling): ...
+    coupling_contact (coupling...
     0
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     configure_logging(getattr(args, "quiet", False), getattr(args, "verbose", False))
     try:
-        return int(args.func(args) or EXIT_OK)
+        with one_line_warnings():
+            return int(args.func(args) or EXIT_OK)
     except ScclastInputError as err:
         print(f"scclast: error: {err}", file=sys.stderr)
         return EXIT_INPUT
@@ -103,6 +128,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show each scclast warning once, as ``scclast: warning: ...`` on one line.
+
+    Python's default shows the file and source line of every warning, and repeats one
+    raised from several places; a user needs the message once. Warnings of other
+    packages go to the debug log.
+
+    Examples
+    --------
+    >>> from scclast._warnings import DataWarning, warn
+    >>> configure_logging()
+    >>> with one_line_warnings():
+    ...     warn("gene set 'x': 1 of 5 genes present", DataWarning)
+    ...     warn("gene set 'x': 1 of 5 genes present", DataWarning)
+    """
+    from scclast._warnings import ScclastWarning
+
+    seen: set[str] = set()
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        text = " ".join(str(message).split())
+        if not issubclass(category, ScclastWarning):
+            log.debug("%s: %s", category.__name__, text)
+        elif text not in seen:
+            seen.add(text)
+            log.warning("warning: %s", text)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.showwarning = show
+        yield
 
 
 if __name__ == "__main__":  # pragma: no cover

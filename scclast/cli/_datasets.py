@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="datasets_command", metavar="SUBCOMMAND")
     commands.required = True
 
-    listing = commands.add_parser("list", help="every registry entry with its status and DOI")
+    listing = commands.add_parser(
+        "list", help="every registry entry with its accession, status and DOI"
+    )
     listing.set_defaults(func=_list)
 
     info = commands.add_parser("info", help="everything known about one dataset")
@@ -65,17 +67,27 @@ def _datasets() -> ModuleType:
 
 def _list(args: argparse.Namespace) -> int:
     table = _datasets().list_datasets()
-    rows = [("key", "status", "organism", "type", "citation", "doi")]
+    rows = [("key", "accession", "status", "organism", "type", "citation", "doi")]
     for row in table.itertuples(index=False):
         rows.append(
-            (row.key, row.status, row.organism, row.data_type, row.citation, row.doi or "-")
+            (
+                row.key,
+                row.accessions or "-",
+                row.status,
+                row.organism,
+                row.data_type,
+                row.citation,
+                row.doi or "-",
+            )
         )
     print_table(rows)
     unverified = table.loc[table["status"] == "unverified", "key"].tolist()
     if unverified:
         print(
-            f"\n{len(unverified)} entries are unverified: their files are checked against "
-            "GEO's listing and hashed at first download (`scclast datasets info KEY`)."
+            f"\n{len(unverified)} entries are unverified: no sha256 is pinned for their files, "
+            "so the first download is checked at most against GEO's listing, then trusted "
+            "and hashed (trust on first use); later uses are checked against that hash "
+            "(`scclast datasets info KEY`)."
         )
     return 0
 
@@ -106,9 +118,17 @@ def _info(args: argparse.Namespace) -> int:
             "approx_size",
             "sha256_pinned",
             "sha256_recorded",
+            "integrity",
         ):
             if item.get(field) is not None:
-                print(f"    {field}: {item[field]}")
+                text = textwrap.fill(
+                    f"{field}: {item[field]}",
+                    width=88,
+                    subsequent_indent=" " * 6,
+                    break_long_words=False,  # URLs and paths stay whole
+                    break_on_hyphens=False,
+                )
+                print(f"    {text}")
     return 0
 
 

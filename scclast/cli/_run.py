@@ -15,14 +15,18 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from scclast._run_options import OPTIONS
 from scclast._types import SCORE_METHODS, SPECIES
 
 _EPILOG = """\
 examples:
   scclast run --example -o scclast_out
   scclast run cells.h5ad -o results --groupby cell_type --species mouse
+  scclast run cells.h5ad -o results --groupby cell_type --sample-key mouse
   scclast run big.h5ad -o results --groupby leiden --backed
   scclast run --dataset bone_marrow_baccin2020 -o bm_results
+  scclast run pbmc_processed.h5ad -o results --groupby louvain --use-raw
+  scclast run big.h5ad -o results --groupby cell_type --no-embedding
 
 OUTDIR receives groups.tsv, scores.tsv.gz, annotated.h5ad, figures/ (PNG and PDF),
 report.html and run.json. It is written to a temporary folder next to it and moved
@@ -64,6 +68,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="obs column of clusters or cell types (default: Leiden clusters are built)",
     )
     parser.add_argument(
+        "--sample-key",
+        metavar="COLUMN",
+        help="obs column of the biological replicate (animal, donor): groups are tested "
+        "per sample, not per cell (without it flags are exploratory; --example: sample)",
+    )
+    parser.add_argument(
         "--species",
         choices=SPECIES,
         default="auto",
@@ -95,6 +105,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score from disk in row chunks (large files; bounded memory)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing scclast OUTDIR")
+    matrix = parser.add_mutually_exclusive_group()
+    matrix.add_argument(
+        "--use-raw",
+        action="store_true",
+        help="analyse adata.raw (e.g. scanpy files whose X is scaled)",
+    )
+    matrix.add_argument("--layer", metavar="LAYER", help="analyse adata.layers[LAYER] instead of X")
+    parser.add_argument(
+        "--no-embedding",
+        dest="embedding",
+        action="store_false",
+        help="compute no UMAP (a stored one is still used); the embedding figure says so",
+    )
+    _add_section_options(parser)
     # Also accepted after `run`; SUPPRESS keeps the top-level value when absent here.
     parser.add_argument(
         "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -117,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
             dataset=args.dataset,
             example=args.example,
             groupby=args.groupby,
+            sample_key=args.sample_key,
             species=args.species,
             method=args.method,
             gene_sets=args.gene_sets,
@@ -125,8 +150,36 @@ def _run(args: argparse.Namespace) -> int:
             seed=args.seed,
             backed=args.backed,
             force=args.force,
+            use_raw=args.use_raw,
+            layer=args.layer,
+            embedding=args.embedding,
+            **_section_options(args),
         )
     return 0
+
+
+def _add_section_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per option of the run's further analyses (scclast._run_options)."""
+    for section in dict.fromkeys(option.section for option in OPTIONS):
+        group = parser.add_argument_group(f"{section} options")
+        for option in (o for o in OPTIONS if o.section == section):
+            if option.is_switch:
+                group.add_argument(option.flag, dest=option.name, action="store_true",
+                                   help=option.help)  # fmt: skip
+                continue
+            group.add_argument(
+                option.flag,
+                dest=option.name,
+                type=option.type,
+                default=option.default,
+                metavar=option.metavar,
+                choices=option.choices,
+                help=option.help,
+            )
+
+
+def _section_options(args: argparse.Namespace) -> dict[str, object]:
+    return {option.name: getattr(args, option.name) for option in OPTIONS}
 
 
 def _fraction(text: str) -> float:

@@ -126,9 +126,14 @@ def run(args: argparse.Namespace) -> int:
     """
     import anndata as ad
 
+    from scclast._pipeline._inputs import check_h5ad
+    from scclast._pipeline._outputs import check_writable
     from scclast.tl import score
 
     source, target = _check_paths(args.input, args.output, args.force)
+    check_h5ad(source)
+    # before the work: a read-only or immutable folder fails now, not after scoring
+    check_writable(target.parent, f"output {target}")
     adata = _read(ad, source, args.backed)
     try:
         score(
@@ -153,7 +158,12 @@ def run(args: argparse.Namespace) -> int:
             n_jobs=args.n_jobs,
             progress=False if args.no_progress else None,
         )
-        write_scored_copy(adata, source, target)
+        try:
+            write_scored_copy(adata, source, target)
+        except OSError as err:
+            raise ScclastInputError(
+                f"cannot write {target} ({err.strerror or err}): choose another -o"
+            ) from err
     finally:
         if getattr(adata, "isbacked", False):
             adata.file.close()
@@ -163,11 +173,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_paths(source: Path, target: Path, force: bool) -> tuple[Path, Path]:
+    if source.is_dir():
+        raise ScclastInputError(f"input {source} is a folder: give an .h5ad file")
     if not source.is_file():
-        raise ScclastInputError(f"input file {source} not found")
-    if source.suffix != ".h5ad":
+        raise ScclastInputError(f"input file {source} not found: check the path")
+    if source.suffix.lower() != ".h5ad":
         raise ScclastInputError(f"input {source} is not an .h5ad file")
-    if target.suffix != ".h5ad":
+    if target.is_dir():
+        raise ScclastInputError(
+            f"output {target} is a folder: give a file name ending in .h5ad (--force only "
+            "replaces a file)"
+        )
+    if target.suffix.lower() != ".h5ad":
         raise ScclastInputError(f"output {target} must end in .h5ad")
     if not target.parent.is_dir():
         raise ScclastInputError(f"output folder {target.parent} does not exist: create it first")

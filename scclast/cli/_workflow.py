@@ -1,14 +1,27 @@
-"""``scclast workflow``: find, configure and run the shipped Snakemake workflow."""
+"""``scclast workflow``: find, configure and run the shipped Snakemake workflow.
+
+The workflow glue (:mod:`scclast._workflow`) imports the whole pipeline, so it is
+imported when a ``workflow`` command runs, not when the parser is built: every
+``scclast`` call (``--help`` included) builds the parser.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
-from scclast import _workflow as workflow
+WORKFLOW_EXTRA = 'pip install "scclast[workflow]"'
+"""What installs snakemake with scclast (the same text as
+:data:`scclast._workflow.WORKFLOW_EXTRA`; a test checks they agree)."""
+
+
+def _workflow() -> ModuleType:
+    return importlib.import_module("scclast._workflow")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run the workflow with snakemake",
         description="Run the shipped workflow with `python -m snakemake` under this Python "
-        f"(needs snakemake: {workflow.WORKFLOW_EXTRA}). Anything after `--` goes to "
+        f"(needs snakemake: {WORKFLOW_EXTRA}). Anything after `--` goes to "
         "snakemake.",
     )
     run.add_argument("--configfile", type=Path, required=True, help="the workflow config")
@@ -60,18 +73,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _path(args: argparse.Namespace) -> int:
+    workflow = _workflow()
     print(workflow.snakefile() if args.snakefile else workflow.workflow_dir())
     return 0
 
 
 def _init(args: argparse.Namespace) -> int:
-    target = workflow.init_config(args.directory, example=args.example, force=args.force)
+    target = _workflow().init_config(args.directory, example=args.example, force=args.force)
     print(f"wrote {target}; edit it, then run:")
     print(f"  scclast workflow run --configfile {shlex.quote(str(target))} --cores 2")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
+    workflow = _workflow()
     workflow.require_snakemake()
     extra = list(args.snakemake_args)
     if extra[:1] == ["--"]:

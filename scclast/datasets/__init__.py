@@ -4,14 +4,17 @@ Every loader returns an :class:`~anndata.AnnData` with raw counts in ``X``,
 ``obs["sample"]`` and ``obs["dataset"]``, gene symbols as ``var_names`` (Ensembl IDs in
 ``var["gene_ids"]``) and its source in ``uns["scclast"]["dataset"]``.
 
-* Offline, shipped in the package: :func:`example` (SYNTHETIC osteoclastogenesis data)
-  and :func:`bone_marrow_baccin2020` (real mouse bone marrow, no osteoclasts).
+* Offline, shipped in the package: :func:`example` (SYNTHETIC osteoclastogenesis data),
+  :func:`example_conditions` (SYNTHETIC, 3 control and 3 treated animals) and
+  :func:`bone_marrow_baccin2020` (real mouse bone marrow, no osteoclasts).
 * Downloaded once from GEO through pooch, then verified on every use (trust on first
   use, see ``scclast datasets verify``): :func:`tsukasaki2020_bmm_rankl`,
   :func:`zhong2020_endosteal_bm`, :func:`baryawno2019_bone_stroma`,
   :func:`qiu2021_femoral_head`, :func:`hansen2024_monocyte_osteoclast_bulk`; or any
   registry key through :func:`load`.
-* :func:`simulate_osteoclastogenesis` makes larger or harder synthetic data.
+* :func:`simulate_osteoclastogenesis` makes larger or harder synthetic data: animals,
+  conditions, decoy and osteoblast-lineage states (:func:`state_table`), planted effects
+  and a differentiation axis.
 
 The cache is ``pooch.os_cache("scclast")`` or ``$SCCLAST_DATA_DIR``; set
 ``SCCLAST_OFFLINE=1`` to forbid downloads.
@@ -23,50 +26,45 @@ Examples
 >>> adata.uns["scclast"]["dataset"]["synthetic"]
 True
 >>> [key for key, status in ds.list_datasets()[["key", "status"]].values if status == "bundled"]
-['example_osteoclastogenesis', 'bone_marrow_baccin2020']
+['example_osteoclastogenesis', 'bone_marrow_baccin2020', 'example_conditions']
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import anndata as ad
 import pandas as pd
 
-from scclast._errors import ScclastDataError
 from scclast._provenance import to_jsonable
-from scclast.datasets._fetch import (
+from scclast.datasets._cache import (
+    TRUST_ON_FIRST_USE,
     cache_dir,
     cache_relpath,
-    fetch,
     file_url,
     geo_url,
     lock_path,
     package_path,
-    parse_filelist,
     read_lock,
     verify,
 )
-from scclast.datasets._loaders import (
-    DEFAULT_MIN_GENES,
-    add_qc_metrics,
-    filter_empty_droplets,
-    read_10x_h5,
-    read_10x_mtx,
-    read_count_table,
-    read_gene_map,
-    read_geo_files,
-    read_geo_raw_tar,
-    read_mtx_folder,
-)
+from scclast.datasets._download import fetch
+from scclast.datasets._example_conditions import example_conditions
+from scclast.datasets._genes import read_gene_map, read_gtf_gene_map
+from scclast.datasets._geo import read_geo_files, read_geo_raw_tar
+from scclast.datasets._listing import parse_filelist
+from scclast.datasets._loaders import check_options, read_entry, resolve_gene_map
+from scclast.datasets._qc import DEFAULT_MIN_GENES, add_qc_metrics, filter_empty_droplets
 from scclast.datasets._registry import DatasetEntry, get_entry, load_registry
 from scclast.datasets._simulate import (
     STATES,
     SYNTHETIC_STATEMENT,
     parameters_from_uns,
     simulate_osteoclastogenesis,
+    state_table,
 )
+from scclast.datasets._tables import read_count_table
+from scclast.datasets._tenx import read_10x_h5, read_10x_mtx, read_mtx_folder
 
 __all__ = [
     "DEFAULT_MIN_GENES",
@@ -77,6 +75,7 @@ __all__ = [
     "bone_marrow_baccin2020",
     "cache_dir",
     "example",
+    "example_conditions",
     "fetch",
     "filter_empty_droplets",
     "geo_url",
@@ -94,39 +93,38 @@ __all__ = [
     "read_gene_map",
     "read_geo_files",
     "read_geo_raw_tar",
+    "read_gtf_gene_map",
     "read_lock",
     "read_mtx_folder",
     "simulate_osteoclastogenesis",
+    "state_table",
     "tsukasaki2020_bmm_rankl",
     "verify",
     "zhong2020_endosteal_bm",
 ]
 
-_READER_OPTIONS = ("filter_empty", "min_genes", "gene_map", "time_point_pattern")
-
-
-# --------------------------------------------------------------------------- registry
-
 
 def list_datasets() -> pd.DataFrame:
-    """The registry as a table: key, status, organism, data type, citation, DOI, title.
+    """The registry as a table: key, accession, status, organism, data type, citation, DOI.
 
     Examples
     --------
-    >>> table = list_datasets()
-    >>> table.set_index("key").loc["mcdonald2021_osteomorph", "status"]
+    >>> table = list_datasets().set_index("key")
+    >>> table.loc["mcdonald2021_osteomorph", "status"]
     'unavailable'
+    >>> table.loc["zhong2020_endosteal_bm", "accessions"]
+    'GSE145477'
     """
     rows = [
         {
             "key": e.key,
+            "accessions": ",".join(e.raw.get("accessions") or []),
             "status": e.status,
             "organism": e.organism,
             "data_type": e.raw.get("data_type", ""),
             "system": e.raw.get("system", ""),
             "citation": e.citation(),
             "doi": e.doi or "",
-            "accessions": ",".join(e.raw.get("accessions") or []),
             "title": e.title,
         }
         for e in load_registry().values()
@@ -137,10 +135,13 @@ def list_datasets() -> pd.DataFrame:
 def info(key: str) -> dict[str, Any]:
     """Everything the registry says about ``key``, plus the state of its cached files.
 
+    Files without a pinned sha256 say so in ``integrity`` (trust on first use).
+
     Examples
     --------
-    >>> info("hansen2024_monocyte_osteoclast_bulk")["doi"]
-    '10.1038/s41413-023-00312-6'
+    >>> record = info("hansen2024_monocyte_osteoclast_bulk")
+    >>> record["doi"], record["files"][0]["integrity"].startswith("no sha256 is pinned")
+    ('10.1038/s41413-023-00312-6', True)
     """
     entry = get_entry(key)
     lock = read_lock()
@@ -148,10 +149,12 @@ def info(key: str) -> dict[str, Any]:
     for spec in entry.files:
         if spec.path:
             where, url, recorded = package_path(spec), None, None
+            integrity = "bundled in the package"
         else:
             relpath = cache_relpath(spec, key)
             where, url = cache_dir() / relpath, file_url(spec)
             recorded = lock.get(relpath, {}).get("sha256")
+            integrity = "sha256 pinned in the registry" if spec.sha256 else TRUST_ON_FIRST_USE
         files.append(
             {
                 "name": spec.name,
@@ -162,6 +165,7 @@ def info(key: str) -> dict[str, Any]:
                 "approx_size": spec.approx_size,
                 "sha256_pinned": spec.sha256,
                 "sha256_recorded": recorded,
+                "integrity": integrity,
             }
         )
     record = {**entry.raw, "files": files}
@@ -169,10 +173,8 @@ def info(key: str) -> dict[str, Any]:
         listing = f"{entry.discover.accession}/filelist.txt"
         picked = lock.get(listing, {}).get("selected", {}).get(key)
         record["discovered_files"] = picked if picked else "not yet (run `scclast datasets fetch`)"
+        record["integrity"] = f"discovered files: {TRUST_ON_FIRST_USE}"
     return record
-
-
-# --------------------------------------------------------------------------- loading
 
 
 def load(key: str, *, samples: list[str] | None = None, **options: Any) -> ad.AnnData:
@@ -183,11 +185,15 @@ def load(key: str, *, samples: list[str] | None = None, **options: Any) -> ad.An
     key
         A registry key (``scclast datasets list``).
     samples
-        Only these GSM accessions (datasets split into per-sample files).
+        Only these GSM accessions (datasets split into per-sample files); default: the
+        entry's ``default_samples`` if it names some, else all.
     **options
         Reader options overriding the registry's ``loader_options``: ``filter_empty``
-        (True/False/"auto"), ``min_genes`` (empty-droplet filter, default 200),
-        ``gene_map`` (Ensembl ID -> symbol table or dict), ``time_point_pattern``.
+        (True/False/"auto"), ``min_genes`` (empty-droplet filter, default 200), ``qc``
+        (``{"min_genes", "max_genes", "max_pct_mt"}``), ``gene_map`` (an Ensembl GTF
+        registry key, a table or GTF path, or a dict), ``time_point_pattern``,
+        ``sample_fields``, ``reporter_genes``, ``sample_annotations``
+        (:mod:`scclast.datasets._loaders`).
 
     Examples
     --------
@@ -195,57 +201,18 @@ def load(key: str, *, samples: list[str] | None = None, **options: Any) -> ad.An
     >>> adata.obs["dataset"].iloc[0]
     'bone_marrow_baccin2020'
     """
-    unknown = set(options) - set(_READER_OPTIONS)
-    if unknown:
-        raise ScclastDataError(f"unknown loader option(s) {sorted(unknown)}: use {_READER_OPTIONS}")
+    check_options(options)
     entry = get_entry(key)
+    if samples is None:
+        samples = entry.raw.get("default_samples") or None
     pairs = fetch(key, samples=samples)
     opts = {**entry.loader_options, **options}
-    adata = _read(entry, [path for _, path in pairs], opts, samples)
+    gene_map = resolve_gene_map(opts.get("gene_map"), fetch)
+    adata = read_entry(entry, [path for _, path in pairs], opts, samples, gene_map)
     adata.obs["dataset"] = pd.Categorical([key] * adata.n_obs)
     block = adata.uns.setdefault("scclast", {}).setdefault("dataset", {})
     block.update(_source_block(entry, pairs, opts))
     return adata
-
-
-def _read(
-    entry: DatasetEntry, paths: list[Path], opts: dict[str, Any], samples: list[str] | None
-) -> ad.AnnData:
-    kind = entry.loader
-    cells = {k: opts[k] for k in ("filter_empty", "min_genes", "gene_map") if k in opts}
-    if kind == "bundled_h5ad":
-        return ad.read_h5ad(paths[0])
-    if kind == "mtx_folder":
-        return read_mtx_folder(paths[0], gene_map=opts.get("gene_map"))
-    if kind == "geo_raw_tar":
-        tp = opts.get("time_point_pattern")
-        parts = [
-            read_geo_raw_tar(p, samples=samples, time_point_pattern=tp, **cells) for p in paths
-        ]
-        return parts[0] if len(parts) == 1 else ad.concat(parts, join="outer", merge="first")
-    if kind == "geo_samples":
-        return read_geo_files(paths, time_point_pattern=opts.get("time_point_pattern"), **cells)
-    if kind == "tenx_triplet":
-        matrix, features, barcodes = _triplet_order(paths)
-        return read_10x_mtx(matrix, features, barcodes, **cells)
-    if kind == "tenx_h5":
-        return read_10x_h5(paths[0], **cells)
-    if kind == "count_table":
-        return read_count_table(
-            paths[0],
-            gene_map=opts.get("gene_map"),
-            time_point_pattern=opts.get("time_point_pattern"),
-        )
-    raise ScclastDataError(
-        f"dataset {entry.key!r} has no loader ({kind!r}): see its registry entry"
-    )
-
-
-def _triplet_order(paths: list[Path]) -> tuple[Path, Path, Path]:
-    def pick(*words: str) -> Path:
-        return next(p for p in paths if any(w in p.name for w in words))
-
-    return pick("matrix"), pick("features", "genes"), pick("barcodes")
 
 
 def _source_block(entry: DatasetEntry, pairs: list[Any], opts: dict[str, Any]) -> dict[str, Any]:
@@ -271,13 +238,12 @@ def _source_block(entry: DatasetEntry, pairs: list[Any], opts: dict[str, Any]) -
         "synthetic": entry.synthetic,
         "licence": entry.raw.get("licence") or "",
         "loader": entry.loader,
-        "loader_options": {k: v for k, v in opts.items() if k != "gene_map"},
+        "loader_options": {
+            k: (v if k != "gene_map" or isinstance(v, str) else "given") for k, v in opts.items()
+        },
         "files": files,
     }
     return to_jsonable(block)
-
-
-# --------------------------------------------------------------------------- bundled
 
 
 def example() -> ad.AnnData:
@@ -323,22 +289,27 @@ def bone_marrow_baccin2020() -> ad.AnnData:
     return load("bone_marrow_baccin2020")
 
 
-# --------------------------------------------------------------------------- GEO
-
-
 def tsukasaki2020_bmm_rankl(**options: Any) -> ad.AnnData:
     """Mouse bone-marrow macrophages + RANKL, day 0/1/3 (Tsukasaki et al. 2020, Nat Metab).
 
-    GEO GSE147174 (10x; about 7,228 cells reported). The files are discovered from
-    GEO's ``suppl/filelist.txt`` at first download. The matrices are reported to be
-    unfiltered with Ensembl IDs only: barcodes with < 200 detected genes are dropped
-    (``min_genes=``), and ``gene_map=`` (an Ensembl ID -> symbol table, for example an
-    Ensembl BioMart export) gives symbol names. Registry status: unverified.
+    GEO GSE147174 (10x v2; about 7,228 cells reported). The per-sample files (Day0,
+    Day1, Day3) are discovered from GEO's ``suppl/filelist.txt`` at first download.
+    Public re-analysis code (not checked against GEO here) reads them as *unfiltered*
+    matrices of all 737,280 barcodes of the 10x v2 whitelist, with Ensembl IDs only.
+    They are reduced to cells by the registry's rule (:mod:`scclast.datasets._qc`):
+    more than 200 detected genes (2,385 / 6,188 / 5,708 barcodes in that re-analysis),
+    then 500 < genes < 6,000 and under 10% mitochondrial counts (2,058 / 2,687 / 2,052
+    cells); the counts kept at each step are logged and stored in
+    ``uns["scclast"]["dataset"]["empty_droplet_filter"]``. Symbols come from the Ensembl
+    GTF registry entry ``ensembl_mus_musculus_grcm38_93_genes`` (fetched and hashed like
+    any registry file), or from ``gene_map=`` (a table or GTF of yours). Registry
+    status: unverified.
 
     Examples
     --------
-    >>> # not run as a test: downloads the GEO files on first use
-    >>> adata = tsukasaki2020_bmm_rankl(gene_map="mouse_biomart.tsv")  # doctest: +SKIP
+    >>> # not run as a test: downloads the GEO files and the Ensembl GTF on first use
+    >>> adata = tsukasaki2020_bmm_rankl()  # doctest: +SKIP
+    >>> adata.obs["time_point"].value_counts()  # doctest: +SKIP
     """
     return load("tsukasaki2020_bmm_rankl", **options)
 
@@ -347,7 +318,12 @@ def zhong2020_endosteal_bm(**options: Any) -> ad.AnnData:
     """Mouse endosteal bone marrow with monocyte-progenitor, macrophage and osteoclast
     clusters (Zhong et al. 2020 eLife; Yu et al. 2021 JCI), GEO GSE145477 ``_RAW.tar``.
 
-    Registry status: unverified (about 73.7 MB; hashed on first download).
+    Public re-analysis code describes the archive (about 73.7 MB) as four dense,
+    space-separated text matrices, ``GSM4318799_1M_matrix.txt`` ...
+    ``GSM4318802_16M_matrix.txt`` (mice of 1, 1.5, 3 and 16 months): gene symbols as
+    rows, cells as columns, with a ``tomato`` reporter row, which is moved to
+    ``obs["reporter_tomato"]``; the age is in ``obs["age"]``. Registry status:
+    unverified (hashed on first download).
 
     Examples
     --------
@@ -371,14 +347,16 @@ def zhong2020_endosteal_bm(**options: Any) -> ad.AnnData:
 
 def baryawno2019_bone_stroma(samples: list[str] | None = None, **options: Any) -> ad.AnnData:
     """Mouse bone and marrow stroma (Baryawno et al. 2019, Cell), GEO GSE128423:
-    a non-lineage reference. ``samples=["GSM3674224"]`` loads only some samples.
+    a non-lineage reference. ``samples=["GSM3674239"]`` loads only some samples.
 
-    Registry status: unverified (per-sample files discovered from GEO's listing).
+    Per-GSM 10x triplets discovered from GEO's listing; public re-analysis code names
+    bone samples GSM3674239-GSM3674242 and marrow samples GSM3674243, GSM3674244 and
+    GSM3674246 (``obs["tissue"]``). Registry status: unverified.
 
     Examples
     --------
     >>> # not run as a test: downloads the sample's files from GEO on first use
-    >>> adata = baryawno2019_bone_stroma(samples=["GSM3674224"])  # doctest: +SKIP
+    >>> adata = baryawno2019_bone_stroma(samples=["GSM3674239"])  # doctest: +SKIP
     """
     return load("baryawno2019_bone_stroma", samples=samples, **options)
 
@@ -386,7 +364,11 @@ def baryawno2019_bone_stroma(samples: list[str] | None = None, **options: Any) -
 def qiu2021_femoral_head(**options: Any) -> ad.AnnData:
     """Human femoral head single cells (Qiu et al. 2021, Aging), GEO GSE169396.
 
-    The accession-to-paper link is inferred, not confirmed. Registry status: unverified.
+    ``GSE169396_RAW.tar`` (about 134.2 MB) holds, per public re-analysis code, four 10x
+    v3 triplets ``GSM5201883_S1`` ... ``GSM5201886_S4`` (``_barcodes.tsv.gz``,
+    ``_features.tsv.gz`` with Ensembl IDs and symbols, ``_matrix.mtx.gz``); one
+    re-analysis kept 18,205 cells. The accession-to-paper link is inferred, not
+    confirmed. Registry status: unverified.
 
     Examples
     --------
@@ -400,7 +382,12 @@ def hansen2024_monocyte_osteoclast_bulk(**options: Any) -> ad.AnnData:
     """Human CD14+ monocytes to osteoclasts, bulk RNA-seq day 0/2/5/9 from 8 donors
     (Hansen et al. 2024, Bone Research), GEO GSE246769: one observation per sample.
 
-    Registry status: unverified.
+    ``GSE246769_RNAcounts_Differentiation.txt.gz`` (about 2.0 MB) is, per the authors'
+    public analysis code, a HOMER count table: eight annotation columns, then 29 samples
+    named ``Donor_Timepoint`` (``Donor1_d0`` ...); the symbol is the first
+    ``|``-separated field of ``Annotation/Divergence``. Donors 5, 7 and 8 have no day-0
+    sample (``uns["scclast"]["dataset"]["missing_samples"]``). ``obs["donor"]`` and
+    ``obs["time_point"]`` come from the sample names. Registry status: unverified.
 
     Examples
     --------

@@ -29,13 +29,18 @@ LOADERS: tuple[str, ...] = (
     "tenx_triplet",
     "tenx_h5",
     "count_table",
+    "homer_counts",
+    "ensembl_gtf",
 )
 """Allowed values of an entry's ``loader`` (see :mod:`scclast.datasets._loaders`)."""
 
 REGISTRY_ENV = "SCCLAST_REGISTRY"
+# libyaml's loader when PyYAML was built with it (several times faster; same result)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _REQUIRED = ("key", "title", "organism", "status", "files")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ACCESSION = re.compile(r"^(GSE|GSM)\d+$")
+_SOURCES = ("geo", "ensembl", "url", "path")
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,13 @@ class FileSpec:
     """One file of a dataset: where it lives and what is known about it.
 
     Exactly one of ``geo`` (a GSE/GSM accession whose ``suppl/`` folder holds ``name``),
-    ``url`` (any other address) or ``path`` (inside the installed package) is set.
+    ``ensembl`` (a path below Ensembl's FTP ``pub/`` folder), ``url`` (any other address)
+    or ``path`` (inside the installed package) is set.
     """
 
     name: str
     geo: str | None = None
+    ensembl: str | None = None
     url: str | None = None
     path: str | None = None
     format: str | None = None
@@ -177,7 +184,7 @@ def parse_entry(raw: dict[str, Any], where: str = "registry") -> DatasetEntry:
 def _read(path: Path) -> list[dict[str, Any]]:
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+            data = yaml.load(handle, Loader=_YAML_LOADER) or {}
     except OSError as err:
         raise ScclastInputError(
             f"cannot read dataset registry {path}: {err.strerror}; fix {REGISTRY_ENV}"
@@ -191,14 +198,14 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 
 def _parse_file(raw: dict[str, Any], key: str, where: str) -> FileSpec:
-    sources = [k for k in ("geo", "url", "path") if raw.get(k)]
+    sources = [k for k in _SOURCES if raw.get(k)]
     if len(sources) != 1:
         raise ScclastDataError(
-            f"{where}: a file of {key!r} must set exactly one of geo, url, path: {raw!r}"
+            f"{where}: a file of {key!r} must set exactly one of {', '.join(_SOURCES)}: {raw!r}"
         )
     if raw.get("geo") and not _ACCESSION.match(str(raw["geo"])):
         raise ScclastDataError(f"{where}: {key!r} file has bad GEO accession {raw['geo']!r}")
-    name = raw.get("name") or Path(str(raw.get("url") or raw.get("path"))).name
+    name = raw.get("name") or Path(str(raw.get(sources[0]))).name
     sha = raw.get("sha256")
     if sha is not None and not _SHA256.match(str(sha).lower()):
         raise ScclastDataError(f"{where}: {key!r} file {name} has a malformed sha256 {sha!r}")
@@ -206,6 +213,7 @@ def _parse_file(raw: dict[str, Any], key: str, where: str) -> FileSpec:
     return FileSpec(
         name=str(name),
         geo=raw.get("geo"),
+        ensembl=raw.get("ensembl"),
         url=raw.get("url"),
         path=raw.get("path"),
         format=raw.get("format"),

@@ -92,7 +92,7 @@ def cluster(
     >>> adata = scclast.datasets.example()[::3].copy()  # 1,000 cells: a quick example
     >>> scclast.tl.cluster(adata, seed=0)
     >>> adata.obs["scclast_leiden"].nunique(), adata.uns["scclast"]["cluster"]["seed"]
-    (5, 0)
+    (8, 0)
     """
     keys = Keys(key_added)
     adata = copy_or_self(adata, copy)
@@ -132,7 +132,7 @@ def leiden_clusters(
     >>> normalised = normalised_anndata(expression_view(adata), obs_names=adata.obs_names)
     >>> labels, details = leiden_clusters(normalised, exclude_genes=["Slit3", "Sphk1"])
     >>> len(labels), details["n_clusters"], details["n_scored_genes_excluded"]
-    (1000, 5, 2)
+    (1000, 8, 2)
     """
     import scanpy as sc  # on first use: importing scclast.tl stays fast
 

@@ -4,6 +4,13 @@ Variable genes are chosen by binned normalised dispersion of log-normalised expr
 (scanpy's ``flavor="seurat"``) from one pass of per-gene moments; only those columns are
 gathered, scaled to unit variance, and passed to scanpy's PCA, neighbour graph and UMAP,
 each seeded. The stored matrix is never loaded whole or changed.
+
+UMAP starts from a spectral layout of the neighbour graph. That start stalls (tens of
+minutes on 200,000 cells) when the graph falls apart into many pieces, which is what
+exact duplicate cells do: their neighbours are copies of themselves. When more than
+:data:`MAX_DUPLICATE_SHARE` of the cells repeat another one, or the graph has more than
+:data:`MAX_COMPONENTS` components, UMAP starts from the first two principal components
+instead (the start umap-learn also offers), and the record says so.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from scclast._docs import (
     doc_adata,
     doc_copy,
     doc_key_added,
+    doc_matrix,
     doc_params,
     doc_returns_copy,
     doc_seed,
@@ -48,10 +56,17 @@ N_PCS = 30
 N_NEIGHBORS = 15
 """Neighbours of the graph (scanpy's default)."""
 
+MAX_DUPLICATE_SHARE = 0.01
+"""Share of cells that repeat another cell exactly above which UMAP starts from PCA."""
+
+MAX_COMPONENTS = 20
+"""Connected components of the neighbour graph above which UMAP starts from PCA."""
+
 
 @doc_params(
     doc_adata=doc_adata,
     doc_seed=doc_seed,
+    doc_matrix=doc_matrix,
     doc_key_added=doc_key_added,
     doc_copy=doc_copy,
     doc_returns_copy=doc_returns_copy,
@@ -64,6 +79,10 @@ def umap(
     n_pcs: int = N_PCS,
     n_neighbors: int = N_NEIGHBORS,
     recompute: bool = False,
+    compute: bool = True,
+    layer: str | None = None,
+    use_raw: bool = False,
+    gene_symbols: str | None = None,
     key_added: str = DEFAULT_KEY,
     copy: bool = False,
 ) -> AnnData | None:
@@ -82,6 +101,11 @@ def umap(
         Variable genes, principal components and neighbours.
     recompute
         Compute a new UMAP even when one is stored.
+    compute
+        ``False``: never compute one (``scclast run --no-embedding``); a usable stored
+        UMAP is still used, otherwise the record says the embedding was skipped and
+        figures that need it say so.
+    {doc_matrix}
     {doc_key_added}
     {doc_copy}
 
@@ -89,12 +113,14 @@ def umap(
     -------
     {doc_returns_copy}
     Writes ``obsm["X_umap"]`` and ``uns[key_added]["embedding"]`` (whether it was
-    computed, and how).
+    computed, and how: ``init`` is ``"spectral"``, or ``"pca"`` with its reason when
+    duplicate cells or a graph in many pieces would stall the spectral start).
 
     Examples
     --------
     >>> import scclast
     >>> adata = scclast.datasets.example()[::5].copy()  # 600 cells: a quick example
+    >>> del adata.obsm["X_umap"]  # the example ships with one
     >>> scclast.tl.umap(adata)
     >>> adata.obsm["X_umap"].shape, adata.uns["scclast"]["embedding"]["computed"]
     ((600, 2), True)
@@ -109,8 +135,13 @@ def umap(
         log.info("using the embedding stored in obsm[%r]", keys.embedding)
         _record_embedding(adata, keys, computed=False, seed=seed)
         return adata if copy else None
+    if not compute:
+        log.info("no embedding computed (asked not to): figures that need one are left out")
+        _record_embedding(adata, keys, computed=False, seed=seed, skipped=True)
+        return adata if copy else None
+    matrix = {"layer": layer, "use_raw": use_raw, "gene_symbols": gene_symbols}
     _compute_umap(adata, keys, seed=seed, n_top_genes=n_top_genes, n_pcs=n_pcs,
-                  n_neighbors=n_neighbors)  # fmt: skip
+                  n_neighbors=n_neighbors, matrix=matrix)  # fmt: skip
     return adata if copy else None
 
 
@@ -139,11 +170,12 @@ def _compute_umap(
     n_top_genes: int,
     n_pcs: int,
     n_neighbors: int,
+    matrix: dict[str, Any],
 ) -> None:
     import scanpy as sc  # on first use: importing scclast.tl stays fast
 
     started = time.perf_counter()
-    view = expression_view(adata)
+    view = expression_view(adata, **matrix)
     mean, var = gene_moments(view)
     chosen = variable_genes(mean, var, n_top_genes)
     log.info(
@@ -166,7 +198,13 @@ def _compute_umap(
             random_state=seed,
             transformer=knn_transformer(small.n_obs, min(n_neighbors, small.n_obs - 1), seed),
         )
-        sc.tl.umap(small, random_state=seed)
+        init, reason = umap_start(small.X, small.obsp["connectivities"], seed=seed)
+        if reason:
+            log.info("UMAP starts from the first two principal components: %s", reason)
+        # the graph's pieces are expected here; sklearn warns about them for the spectral start
+        warnings.filterwarnings("ignore", message="Graph is not fully connected")
+        start = small.obsm["X_pca"][:, :2].copy() if init == "pca" else "spectral"
+        sc.tl.umap(small, random_state=seed, init_pos=start)
     adata.obsm[keys.embedding] = np.asarray(small.obsm["X_umap"], dtype=np.float32)
     _record_embedding(
         adata,
@@ -177,8 +215,42 @@ def _compute_umap(
         n_pcs=n_comps,
         n_neighbors=int(min(n_neighbors, small.n_obs - 1)),
         normalisation=view.record["normalisation"],
+        matrix=view.record["matrix"],
+        init=init,
+        init_reason=reason or "default",
     )
     log.debug("UMAP computed in %.1f s", time.perf_counter() - started)
+
+
+def umap_start(matrix: Any, connectivities: Any, seed: int = 0) -> tuple[str, str]:
+    """``("spectral", "")``, or ``("pca", reason)`` when a spectral start would stall.
+
+    ``matrix`` holds the cells' expression as the embedding sees it; exact duplicate
+    rows are found from two seeded random projections (identical rows project
+    identically; distinct rows practically never coincide on both).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> cells = np.repeat(np.arange(10.0).reshape(5, 2), 4, axis=0)  # every cell 4 times
+    >>> umap_start(cells, sp.identity(20, format="csr"))
+    ('pca', '15 of 20 cells (75%) repeat another cell exactly')
+    >>> umap_start(np.arange(40.0).reshape(20, 2), sp.csr_matrix(np.ones((20, 20))))
+    ('spectral', '')
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n_obs = matrix.shape[0]
+    probes = np.random.default_rng(seed).standard_normal((matrix.shape[1], 2))
+    projected = np.asarray(matrix @ probes, dtype=np.float64)
+    repeats = n_obs - np.unique(projected, axis=0).shape[0]
+    if repeats > MAX_DUPLICATE_SHARE * n_obs:
+        share = repeats / n_obs
+        return "pca", f"{repeats:,} of {n_obs:,} cells ({share:.0%}) repeat another cell exactly"
+    n_components = connected_components(connectivities, directed=False)[0]
+    if n_components > MAX_COMPONENTS:
+        return "pca", f"the neighbour graph has {n_components:,} separate components"
+    return "spectral", ""
 
 
 def variable_genes(mean: np.ndarray, var: np.ndarray, n_top: int, n_bins: int = 20) -> np.ndarray:
@@ -219,11 +291,37 @@ def _gather_columns(view: ExpressionView, columns: np.ndarray) -> Any:
 
 
 def _record_embedding(
-    adata: AnnData, keys: Keys, *, computed: bool, seed: int, **details: Any
+    adata: AnnData, keys: Keys, *, computed: bool, seed: int, skipped: bool = False, **details: Any
 ) -> None:
     block = provenance(seed=seed, **details)
-    block.update(basis=keys.embedding, computed=computed)
+    block.update(basis=keys.embedding, computed=computed, skipped=skipped)
     keys.store(adata, Step.EMBEDDING, block)
 
 
-__all__ = ["N_NEIGHBORS", "N_PCS", "N_TOP_GENES", "umap", "usable_embedding", "variable_genes"]
+def has_embedding(adata: AnnData | None, key_added: str = DEFAULT_KEY) -> bool:
+    """Whether ``adata`` holds a usable 2-D embedding for the figures.
+
+    Examples
+    --------
+    >>> import anndata as ad
+    >>> has_embedding(ad.AnnData(np.zeros((3, 1))))
+    False
+    """
+    if adata is None:
+        return False
+    basis = Keys(key_added).embedding
+    return basis in adata.obsm and usable_embedding(adata.obsm[basis], adata.n_obs)
+
+
+__all__ = [
+    "MAX_COMPONENTS",
+    "MAX_DUPLICATE_SHARE",
+    "N_NEIGHBORS",
+    "N_PCS",
+    "N_TOP_GENES",
+    "has_embedding",
+    "umap",
+    "umap_start",
+    "usable_embedding",
+    "variable_genes",
+]

@@ -294,12 +294,32 @@ def _check_set_species(sets: dict[str, list[str]], view: ExpressionView) -> None
         case_only = len(found_ignoring_case) >= 2 and len(found) < 0.5 * len(found_ignoring_case)
     if mismatch or case_only:
         data_species = view.species if view.species != "unknown" else "of another case"
+        # name the sets (and genes) that disagree with the data, not the first genes seen:
+        # sets that match the data (catalogue sets in its species) are not the problem
+        by_case = {str(s).upper() for s in view.symbols}
+        off = [name for name, members in sets.items() if _case_mismatch(members, view, by_case)]
+        off = off or list(sets)
+        off_genes = [g for name in off for g in sets[name]]
+        off_species = detect_species(off_genes)
+        off_species = off_species if off_species != "unknown" else f"not {data_species}"
+        present = set(map(str, view.symbols))
+        shown = [g for g in off_genes if g not in present]
+        data_shown = [s for s in map(str, view.symbols) if detect_species([s]) == view.species]
         raise ScclastInputError(
-            f"the gene sets look {set_species} (e.g. {', '.join(genes[:3])}) but the data "
-            f"symbols look {data_species} (e.g. {', '.join(map(str, view.symbols[:3]))}): "
-            f"pass species='{view.species if view.species != 'unknown' else 'human'}' "
+            f"gene set(s) {', '.join(map(repr, off[:4]))}{' ...' if len(off) > 4 else ''} "
+            f"look {off_species} (e.g. {', '.join((shown or genes)[:3])}) but the data "
+            f"symbols look {data_species} (e.g. "
+            f"{', '.join((data_shown or list(map(str, view.symbols)))[:3])}): pass "
+            f"species='{view.species if view.species != 'unknown' else 'human'}' "
             "(--species) for catalogue sets, or give sets in the data's species"
         )
+
+
+def _case_mismatch(members: list[str], view: ExpressionView, by_case: set[str]) -> bool:
+    """A set whose genes are in the data only when letter case is ignored."""
+    found = len(view.index_of(list(dict.fromkeys(members)))[1])
+    ignoring_case = sum(g.upper() in by_case for g in dict.fromkeys(members))
+    return ignoring_case >= 2 and found < 0.5 * ignoring_case
 
 
 def _scorable_sets(members: Members, min_genes: int) -> dict[str, bool]:
