@@ -14,6 +14,8 @@ name                           what
 ``obs[f"{key}_lineage_state"]`` lineage state of the cell's group
 ``obs[f"{key}_flagged"]``      cell belongs to a flagged group
 ``obs[f"{key}_leiden"]``       Leiden clusters built when no ``groupby`` is given
+``obs[f"{key}_pseudotime"]``   diffusion pseudotime of osteoclast-lineage cells (NaN elsewhere)
+``obs[f"{key}_receiver_state"]`` osteoblast-lineage receiver state of the cell's group
 ``obsm["X_umap"]``             2-D embedding (scanpy's own key, shared with scanpy)
 ``uns[key][step]``             provenance and results of one step (see :class:`Step`)
 =============================  ==========================================================
@@ -58,6 +60,13 @@ class Step(StrEnum):
     ENRICHMENT = "enrichment"
     EMBEDDING = "embedding"
     CLUSTER = "cluster"
+    PSEUDOTIME = "pseudotime"
+    TRAJECTORY = "trajectory"
+    TIMECOURSE = "timecourse"
+    CONDITIONS = "conditions"
+    RECEIVERS = "receivers"
+    COMMUNICATION = "communication"
+    WORKFLOW = "workflow"
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,16 @@ class Keys:
         return f"{self.key_added}_leiden"
 
     @property
+    def pseudotime(self) -> str:
+        """``obs`` column of the diffusion pseudotime (osteoclast-lineage cells; NaN elsewhere)."""
+        return f"{self.key_added}_pseudotime"
+
+    @property
+    def receiver_state(self) -> str:
+        """``obs`` column of the per-cell receiver state (its group's osteoblast-lineage call)."""
+        return f"{self.key_added}_receiver_state"
+
+    @property
     def embedding(self) -> str:
         """``obsm`` key of the 2-D embedding."""
         return EMBEDDING_BASIS
@@ -175,6 +194,10 @@ class Keys:
             written.append(self.lineage_state)
         if self.record(adata, Step.CLUSTER):
             written.append(self.leiden)
+        if self.record(adata, Step.PSEUDOTIME):
+            written.append(self.pseudotime)
+        if self.record(adata, Step.RECEIVERS):
+            written.append(self.receiver_state)
         wanted = set(written)
         return [str(c) for c in adata.obs.columns if str(c) in wanted]
 

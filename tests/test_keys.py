@@ -55,6 +55,13 @@ def test_every_name_derives_from_key_added():
         "enrichment",
         "embedding",
         "cluster",
+        "pseudotime",
+        "trajectory",
+        "timecourse",
+        "conditions",
+        "receivers",
+        "communication",
+        "workflow",
     ]
 
 

@@ -216,3 +216,21 @@ def test_default_genes_come_from_the_catalogue(adata):
     assert "Slit3" in rows and "Sema4d" in rows
     assert "Bg0" not in rows
     assert fig.axes[0].get_xlabel() == "cluster"
+
+
+def test_figures_show_inline_in_a_notebook_as_png(monkeypatch):
+    """Figures are made without pyplot: in Jupyter they must be sent as PNG, not as a
+    bare ``Figure`` object (which prints ``<Figure size ...>`` there)."""
+    display_module = pytest.importorskip("IPython.display")
+    from matplotlib.figure import Figure
+
+    from scclast.pl import _base
+
+    shown = []
+    monkeypatch.setattr(_base, "_in_notebook", lambda: True)
+    monkeypatch.setattr(display_module, "display", lambda obj: shown.append(obj))
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [0, 1])
+    assert _base.finish(fig, return_fig=False, save=None) is None
+    assert len(shown) == 1 and isinstance(shown[0], display_module.Image)
+    assert shown[0].data[:8] == b"\x89PNG\r\n\x1a\n"

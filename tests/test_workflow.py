@@ -33,6 +33,8 @@ import yaml
 from scclast import _pipeline as pipeline
 from scclast import _workflow as scw
 from scclast._errors import ScclastInputError
+from scclast._pipeline._sections import FLAGGING
+from scclast._run_options import resolve_options
 from scclast._version import __version__
 from tests._paths import REPO_ROOT
 
@@ -99,6 +101,8 @@ def test_schema_fills_every_default():
         "groupby": None,
         "species": "auto",
         "backed": False,
+        "sample_key": None,
+        "options": {},
         "method": "seurat",
         "gene_sets": None,
         "osteomorph_signature": None,
@@ -185,12 +189,21 @@ def test_inputs_from_config_merges_per_input_settings():
         "groupby": "leiden",
         "species": "auto",
         "backed": True,
+        "sample_key": None,
+        "options": resolve_options({}),
     }
     assert inputs["example_b"]["source"] == "example"
     assert inputs["example_b"]["species"] == "mouse"
     assert inputs["mine"]["kind"] == "sample"
     assert inputs["mine"]["source"] == "data/mine.h5ad"
     assert inputs["mine"]["groupby"] == "cell_type"
+
+
+def test_input_options_must_be_run_options():
+    """A per-input `options:` entry that no section declares fails when the config is read."""
+    config = validate({"samples": {"mine": {"path": "x.h5ad", "options": {"colour": "red"}}}})
+    with pytest.raises(ScclastInputError, match="unknown run option 'colour'"):
+        scw.inputs_from_config(config)
 
 
 @pytest.mark.parametrize(
@@ -420,7 +433,8 @@ def test_slurm_profile_plans_the_jobs_with_the_config_resources(tmp_path):
     assert load_yaml(SLURM_PROFILE / "config.yaml")["executor"] == "slurm"
     sizes = load_yaml(TEST_CONFIG)["resources"]
     jobs = [job for job in _jobs(output) if job["rule"] != "all"]
-    assert {job["rule"] for job in jobs} == set(scw.RULES)
+    # the test config has no bulk time course, so no timecourse job
+    assert {job["rule"] for job in jobs} == set(scw.RULES) - {"timecourse"}
     for job in jobs:  # the profile changes where jobs run, not their size
         want = sizes[job["rule"]]
         assert (int(job["mem_mb"]), int(job["runtime"])) == (want["mem_mb"], want["runtime"])
@@ -472,17 +486,24 @@ def test_run_writes_per_input_outputs_and_logs(workflow_run):
     sample_path = load_yaml(TEST_CONFIG)["samples"]["bone_marrow"]["path"]
     for name in ("example", "bone_marrow"):
         folder = results / name
-        # each input's folder is laid out like a `scclast run` OUTDIR
-        for output in ("prepared.h5ad", *pipeline.OUTPUT_FILES):
+        # each input's folder is laid out like a `scclast run` OUTDIR: the flagging
+        # tables always, a section's tables when it applied (run.json lists them)
+        manifest = json.loads((folder / "run.json").read_text())
+        listed = {name.rstrip("/") for name in manifest["outputs"]}
+        core = {*FLAGGING.files, "annotated.h5ad", "report.html", pipeline.MANIFEST}
+        assert core <= listed
+        for output in ("prepared.h5ad", *listed - {"figures"}):
             assert (folder / output).is_file(), output
+        for output in set(pipeline.OUTPUT_FILES) - listed:
+            assert not (folder / output).exists(), output
         html = (folder / "report.html").read_text()
         assert html.lstrip().lower().startswith("<!doctype html")
         assert any((folder / "figures").iterdir())
-        manifest = json.loads((folder / "run.json").read_text())
         prepared = anndata.read_h5ad(folder / "prepared.h5ad", backed="r")
         embedding = prepared.uns["scclast"]["embedding"]
         prepared.file.close()
-        assert bool(embedding["computed"]) == (name == "example")
+        # both inputs ship a 2-D embedding (the example since it stores its UMAP)
+        assert not bool(embedding["computed"])
         assert manifest["parameters"]["seed"] == 0
         assert manifest["parameters"]["input"] == ("example" if name == "example" else sample_path)
         assert manifest["input"]["shape"][0] > 0

@@ -47,6 +47,7 @@ from scclast._pipeline._inputs import (
 from scclast._pipeline._outputs import (
     MANIFEST,
     OUTPUT_FILES,
+    RUN_FILES,
     check_outdir,
     coverage_warnings,
     render,
@@ -63,7 +64,7 @@ from scclast._pipeline._run import (
     run,
     run_parameters,
 )
-from scclast._pipeline._sections import SECTIONS, FigureSpec, Results, Section
+from scclast._pipeline._sections import SECTIONS, FigureSpec, Results, Section, output_tables
 from scclast._pipeline._sections._flagging import analyse
 from scclast._pipeline._writers import h5ad_safe, write_annotated, write_scores, write_table
 
@@ -72,6 +73,7 @@ __all__ = [
     "MANIFEST",
     "MIN_CELLS",
     "OUTPUT_FILES",
+    "RUN_FILES",
     "SECTIONS",
     "FigureSpec",
     "Results",
@@ -91,6 +93,7 @@ __all__ = [
     "load_dataset",
     "load_example",
     "load_input",
+    "output_tables",
     "prepare",
     "recorded_groupby",
     "render",

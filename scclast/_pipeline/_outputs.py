@@ -46,12 +46,16 @@ OUTPUT_FILES = (*output_tables(), "annotated.h5ad", "report.html", MANIFEST)
 """Files of a complete OUTDIR, beside the ``figures/`` folder."""
 
 
-def check_outdir(outdir: str | Path, force: bool = False) -> Path:
+def check_outdir(
+    outdir: str | Path, force: bool = False, protect: Sequence[str | Path] = ()
+) -> Path:
     """Check OUTDIR before any work: refuse an existing one without ``force``.
 
     With ``force`` an existing OUTDIR is replaced only when it is empty or was written
     by scclast (holds ``run.json``), so a mistyped ``-o`` cannot delete unrelated files.
-    The parent folder is created if needed and must be writable.
+    An OUTDIR that holds (or is) a ``protect`` path (the input file) is always refused:
+    replacing it would delete the input. The parent folder is created if needed and must
+    be writable (tried, not guessed from permission bits).
 
     Examples
     --------
@@ -62,6 +66,12 @@ def check_outdir(outdir: str | Path, force: bool = False) -> Path:
     scclast._errors.ScclastInputError: output folder ... already exists: ...
     """
     outdir = Path(outdir).expanduser().absolute()
+    for path in protect:
+        if _inside(Path(path), outdir):
+            raise ScclastInputError(
+                f"output folder {outdir} holds the input {path}: choose an -o outside it "
+                "(the input is never modified or deleted, so --force cannot replace it)"
+            )
     if outdir.exists() or outdir.is_symlink():
         if not outdir.is_dir() or outdir.is_symlink():
             raise ScclastInputError(
@@ -87,11 +97,38 @@ def check_outdir(outdir: str | Path, force: bool = False) -> Path:
         ) from err
     if not parent.is_dir():
         raise ScclastInputError(f"{parent} is not a folder: choose another -o")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ScclastInputError(
-            f"output folder {outdir} cannot be written: no write permission in {parent}"
-        )
+    check_writable(parent, f"output folder {outdir}")
     return outdir
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Create and delete a file in ``folder``; a one-line error naming ``what`` if it fails.
+
+    Permission bits do not tell (root ignores them; read-only mounts and immutable
+    folders refuse root too), so a file is made.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_writable(Path(tempfile.mkdtemp()), "output")
+    """
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".scclast-write-test.", dir=folder)
+    except OSError as err:
+        raise ScclastInputError(
+            f"{what} cannot be written: {folder} refuses new files ({err.strerror or err}); "
+            "choose a folder you can write"
+        ) from err
+    os.close(handle)
+    os.remove(probe)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        resolved = path.expanduser().resolve()
+        return resolved == folder.resolve() or resolved.is_relative_to(folder.resolve())
+    except OSError:
+        return False
 
 
 def write_outputs(
@@ -155,9 +192,13 @@ def write_outputs(
         staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}.tmp-", dir=outdir.parent))
     except OSError as err:
         raise ScclastInputError(f"cannot write next to {outdir}: {err.strerror}") from err
+    # mkdtemp makes the folder 0700; results are readable like any file the user writes
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)
     try:
         _write_all(staging, results, sections)
-        _move_into_place(staging, outdir, force)
+        move_into_place(staging, outdir, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -194,8 +235,8 @@ def render(
     >>> adata.obsm["X_umap"] = np.random.default_rng(0).normal(size=(adata.n_obs, 2))
     >>> written = render(adata, None, tempfile.mkdtemp(), input_fingerprint={},
     ...                  parameters={})
-    >>> sorted(written)
-    ['dotplot', 'effect_sizes', 'embedding', 'factor_heatmap', 'report']
+    >>> {"dotplot", "effect_sizes", "embedding", "factor_heatmap", "report"} <= set(written)
+    True
     """
     results = _results(adata, table, input_fingerprint, parameters, warnings_seen, key_added)
     return _render(Path(folder), results, sections)
@@ -212,6 +253,12 @@ def _results(
     if table is None:
         table = get.flag_table(adata, key_added)
     notes = [*coverage_warnings(adata, table, key_added=key_added), *warnings_seen]
+    results = Results(adata=adata, table=table, key_added=key_added, parameters=dict(parameters))
+    for section in SECTIONS:
+        for spec in section.figures:
+            reason = spec.skip_reason(results)
+            if reason:
+                notes.append(f"figure {spec.name!r} not drawn: {reason}")
     return Results(
         adata=adata,
         table=table,
@@ -226,23 +273,41 @@ def _render(folder: Path, results: Results, sections: Sequence[Section]) -> dict
     log.info("drawing figures ...")
     figures: dict[str, Path] = {}
     with default_style():
-        for section in applicable(results, sections):
+        # the tables step already logged each skipped section: say it once per run
+        for section in applicable(results, sections, log_skipped=False):
             for spec in section.figures:
-                log.debug("drawing figure %s", spec.name)
-                figures[spec.name] = save_figure(spec.draw(results), folder / "figures", spec.name)[
-                    "png"
-                ]
+                reason = spec.skip_reason(results)
+                if reason:
+                    log.info("figure %s skipped: %s", spec.name, reason)
+                    figure = _placeholder(spec.title, reason)
+                else:
+                    log.debug("drawing figure %s", spec.name)
+                    figure = spec.draw(results)
+                figures[spec.name] = save_figure(figure, folder / "figures", spec.name)["png"]
     html = write_report(folder / "report.html", results, figures, sections)
     return {**figures, "report": html}
 
 
-def applicable(results: Results, sections: Sequence[Section] = SECTIONS) -> list[Section]:
+def _placeholder(title: str, reason: str) -> Any:
+    """A figure that says why the real one was not drawn (it keeps the report's place)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.0, 1.6))
+    figure.text(0.5, 0.62, f"{title}: not drawn", ha="center", va="center", fontsize=11)
+    figure.text(0.5, 0.32, reason, ha="center", va="center", fontsize=9, color="#555555")
+    return figure
+
+
+def applicable(
+    results: Results, sections: Sequence[Section] = SECTIONS, *, log_skipped: bool = True
+) -> list[Section]:
     """The sections that apply to these results; each one skipped is logged with its reason."""
     kept = []
     for section in sections:
         reason = section.skip_reason(results)
         if reason:
-            log.info("%s: skipped: %s", section.name, reason)
+            if log_skipped:
+                log.info("%s: skipped: %s", section.name, reason)
         else:
             kept.append(section)
     return kept
@@ -316,7 +381,12 @@ def write_manifest(
     return path
 
 
-def _move_into_place(staging: Path, outdir: Path, force: bool) -> None:
+def move_into_place(staging: Path, outdir: Path, force: bool) -> None:
+    """Rename a finished staging folder to ``outdir``: outputs appear whole or not at all.
+
+    An existing ``outdir`` (allowed only with ``force``) is set aside first and put back
+    if the rename fails.
+    """
     if not outdir.exists():
         os.rename(staging, outdir)
         return
@@ -396,7 +466,9 @@ __all__ = [
     "RUN_FILES",
     "applicable",
     "check_outdir",
+    "check_writable",
     "coverage_warnings",
+    "move_into_place",
     "render",
     "write_manifest",
     "write_outputs",

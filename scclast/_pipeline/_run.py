@@ -29,7 +29,9 @@ from scclast._pipeline._inputs import (
 from scclast._pipeline._outputs import check_outdir, write_outputs
 from scclast._pipeline._sections import SECTIONS, Section
 from scclast._pipeline._sections._flagging import gene_sets_argument
+from scclast._run_options import resolve_options
 from scclast._warnings import ScclastWarning
+from scclast.tl._flag._replicates import check_sample_key
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -59,10 +61,20 @@ class RunResult:
     report: Path
 
 
-def prepare(adata: AnnData, groupby: str | None = None, seed: int = 0) -> None:
+def prepare(
+    adata: AnnData,
+    groupby: str | None = None,
+    seed: int = 0,
+    *,
+    embedding: bool = True,
+    layer: str | None = None,
+    use_raw: bool = False,
+) -> None:
     """Check the grouping column and make sure a 2-D embedding is stored.
 
-    The embedding is :func:`scclast.tl.umap` (a stored UMAP is kept).
+    The embedding is :func:`scclast.tl.umap` (a stored UMAP is kept); with
+    ``embedding=False`` none is computed (a stored one is still used), and the figures
+    that need one say so instead. ``layer``/``use_raw`` pick the matrix as for scoring.
 
     Raises
     ------
@@ -79,7 +91,7 @@ def prepare(adata: AnnData, groupby: str | None = None, seed: int = 0) -> None:
     """
     if groupby is not None:
         check_groupby(adata, groupby)
-    tl.umap(adata, seed=seed)
+    tl.umap(adata, seed=seed, compute=embedding, layer=layer, use_raw=use_raw)
 
 
 def analyse_sections(
@@ -109,6 +121,25 @@ def analyse_sections(
         section.analyse(adata, parameters, key_added)
 
 
+def check_sections(
+    adata: AnnData, parameters: Mapping[str, Any], sections: Sequence[Section] = SECTIONS
+) -> None:
+    """Every section's cheap input checks, before any analysis (one clear line on failure).
+
+    Examples
+    --------
+    >>> import scclast
+    >>> adata = scclast.datasets.example()
+    >>> check_sections(adata, {"condition": "treatment", "sample_key": "sample"})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    scclast._errors.ScclastInputError: condition='treatment' is not a column of adata.obs; ...
+    """
+    for section in sections:
+        section.check(adata, parameters)
+
+
 def run(
     input: str | Path | None = None,
     outdir: str | Path = "scclast_out",
@@ -116,6 +147,7 @@ def run(
     dataset: str | None = None,
     example: bool = False,
     groupby: str | None = None,
+    sample_key: str | None = None,
     species: str = "auto",
     method: str = "seurat",
     gene_sets: Sequence[str | Path] | None = None,
@@ -124,11 +156,16 @@ def run(
     seed: int = 0,
     backed: bool = False,
     force: bool = False,
+    use_raw: bool = False,
+    layer: str | None = None,
+    embedding: bool = True,
+    **options: Any,
 ) -> RunResult:
     """From an h5ad file (or a registry dataset, or the bundled example) to OUTDIR.
 
     Exactly one of ``input``, ``dataset`` and ``example`` is given. For the example
-    the grouping defaults to its ``cluster`` column.
+    the grouping defaults to its ``cluster`` column and the sample key to its
+    ``sample`` column (the simulated animals).
 
     Parameters
     ----------
@@ -142,6 +179,11 @@ def run(
         Use the bundled synthetic example (offline).
     groupby
         ``obs`` column of groups; ``None`` builds Leiden clusters.
+    sample_key
+        ``obs`` column of the biological replicate (animal, donor, culture): groups are
+        then tested on one pseudobulk value per sample (:func:`scclast.tl.flag`);
+        without it flags are labelled exploratory. Checked before any work: it must
+        exist, hold labels (not continuous numbers) and name at least two samples.
     species
         ``"auto"``, ``"mouse"`` or ``"human"``.
     method
@@ -157,7 +199,17 @@ def run(
     backed
         Score a file input from disk in row chunks (bounded memory).
     force
-        Replace an existing OUTDIR written by scclast.
+        Replace an existing OUTDIR written by scclast (never one holding the input).
+    use_raw, layer
+        Analyse ``adata.raw`` or ``adata.layers[layer]`` instead of ``X`` (for files
+        whose ``X`` is scaled, as scanpy's processed files are).
+    embedding
+        ``False`` (``--no-embedding``): compute no UMAP; a stored one is still used, and
+        the figures that need one say so instead.
+    **options
+        Settings of the further analyses a run carries (coupling map, differentiation,
+        condition comparisons), as listed by ``scclast run --help`` and declared in
+        :mod:`scclast._run_options`; an unknown name is refused.
 
     Returns
     -------
@@ -170,19 +222,23 @@ def run(
     >>> result.flagged_groups, result.report.name
     (['3'], 'report.html')
     >>> sorted(p.name for p in result.outdir.iterdir())  # doctest: +NORMALIZE_WHITESPACE
-    ['annotated.h5ad', 'figures', 'groups.tsv', 'report.html', 'run.json',
-     'scores.tsv.gz']
+    ['annotated.h5ad', 'communication.tsv', 'figures', 'groups.tsv', 'report.html',
+     'run.json', 'scores.tsv.gz', 'trajectory.tsv']
     """
     started = time.perf_counter()
     _check_sources(input, dataset, example)
-    outdir = check_outdir(outdir, force)
+    outdir = check_outdir(outdir, force, protect=_protected(input, dataset))
+    section_options = resolve_options(options)
     _check_set_arguments(gene_sets, osteomorph_signature)
     adata, input_fingerprint = _load(input, dataset, example, backed)
     if example and groupby is None and "cluster" in adata.obs:
         groupby = "cluster"
+    if example and sample_key is None and "sample" in adata.obs:
+        sample_key = "sample"
     parameters = run_parameters(
         str(input) if input is not None else ("example" if example else dataset),
         groupby=groupby,
+        sample_key=sample_key,
         species=species,
         method=method,
         gene_sets=gene_sets,
@@ -190,14 +246,26 @@ def run(
         fdr=fdr,
         seed=seed,
         backed=backed,
+        layer=layer,
+        use_raw=use_raw,
+        embedding=embedding,
     )
+    parameters.update(section_options)
     try:
-        # the cheap checks first: a wrong column or species fails in seconds, not minutes
-        if groupby is not None:
-            check_groupby(adata, groupby)
-        check_gene_coverage(adata, gene_sets_argument(gene_sets), species)
         with collect_warnings() as seen, reading_errors(input if backed else None):
-            prepare(adata, groupby=groupby, seed=seed)
+            # the cheap checks first: a wrong column or species fails in seconds, not minutes
+            if groupby is not None:
+                check_groupby(adata, groupby)
+            if sample_key is not None:
+                check_sample_key(adata, sample_key)
+            check_gene_coverage(
+                adata, gene_sets_argument(gene_sets), species, layer=layer, use_raw=use_raw
+            )
+            check_sections(adata, parameters)
+            prepare(
+                adata, groupby=groupby, seed=seed, embedding=embedding, layer=layer,
+                use_raw=use_raw,
+            )  # fmt: skip
             analyse_sections(adata, parameters)
         parameters["groupby"] = groupby or recorded_groupby(adata)
         table = get.flag_table(adata)
@@ -216,7 +284,7 @@ def run(
     log.info(
         "done in %.1f s: %s; report: %s",
         time.perf_counter() - started,
-        f"{len(flagged)} group(s) flagged: {', '.join(flagged)}"
+        f"{len(flagged)} group(s) flagged{_exploratory_label(table)}: {', '.join(flagged)}"
         if flagged
         else "no population flagged",
         outdir / "report.html",
@@ -224,6 +292,15 @@ def run(
     return RunResult(
         outdir=outdir, table=table, flagged_groups=flagged, report=outdir / "report.html"
     )
+
+
+def _exploratory_label(table: pd.DataFrame) -> str:
+    """`` (exploratory: ...)`` when a flagged row was tested with cells as the unit."""
+    if "evidence" not in table:
+        return ""
+    flagged = table[table["flagged"].astype(bool)]
+    exploratory = flagged["evidence"].astype(str).str.startswith("exploratory")
+    return " (exploratory: cells treated as independent)" if exploratory.any() else ""
 
 
 def _check_sources(input: Any, dataset: str | None, example: bool) -> None:
@@ -236,10 +313,25 @@ def _check_sources(input: Any, dataset: str | None, example: bool) -> None:
         )
 
 
+def _protected(input: Any, dataset: str | None) -> list[Path]:
+    """What ``--force`` must never delete: the input file (and a dataset's cache)."""
+    if input is not None:
+        return [Path(input)]
+    if dataset is not None:
+        from scclast.datasets import cache_dir
+
+        return [cache_dir()]
+    return []
+
+
 def _check_set_arguments(gene_sets: Any, osteomorph_signature: Any) -> None:
     """Unknown set names and unreadable files fail before any data is read."""
     if gene_sets is not None:
-        genesets.resolve_gene_sets(gene_sets_argument(gene_sets), species="mouse")
+        # only errors matter here: the analysis resolves the sets again and reports
+        # their warnings once, in the log and the report
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScclastWarning)
+            genesets.resolve_gene_sets(gene_sets_argument(gene_sets), species="mouse")
     if osteomorph_signature is not None:
         genesets.read_signature(osteomorph_signature)
 
@@ -269,6 +361,10 @@ def run_parameters(
     fdr: float,
     seed: int,
     backed: bool,
+    layer: str | None = None,
+    use_raw: bool = False,
+    embedding: bool = True,
+    sample_key: str | None = None,
 ) -> dict[str, Any]:
     """The parameters a run records in ``run.json`` and shows in its report.
 
@@ -284,6 +380,7 @@ def run_parameters(
     return {
         "input": input_label,
         "groupby": groupby,
+        "sample_key": sample_key,
         "species": species,
         "method": method,
         "gene_sets": [str(g) for g in gene_sets] if gene_sets else "default",
@@ -291,6 +388,9 @@ def run_parameters(
         "fdr": fdr,
         "seed": seed,
         "backed": backed,
+        "layer": layer,
+        "use_raw": use_raw,
+        "embedding": embedding,
     }
 
 
@@ -329,6 +429,6 @@ def collect_warnings() -> Iterator[list[str]]:
                 if issubclass(item.category, ScclastWarning):
                     if text not in seen:
                         seen.append(text)
-                        log.warning("%s", text)
+                        log.warning("warning: %s", text)
                 else:
                     log.debug("%s: %s", item.category.__name__, text)

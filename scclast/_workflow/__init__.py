@@ -12,6 +12,7 @@ only logic here is the workflow's own:
 ``_config``         the inputs a config names, the gene-set files ``analyse`` reads
 ``_rules``          one function per rule, on files; what travels between rules
 ``_summary``        the cross-dataset table (the figure: :mod:`scclast.pl._summary`)
+``_timecourse``     the ``timecourse`` rule: a bulk time course to its results folder
 ==================  ================================================================
 
 Examples
@@ -53,6 +54,7 @@ from scclast._workflow._rules import (
     write_h5ad,
 )
 from scclast._workflow._summary import SUMMARY_COLUMNS, summarise_runs, write_summary
+from scclast._workflow._timecourse import timecourse_input
 
 __all__ = [
     "EXAMPLE_KEY",
@@ -78,6 +80,7 @@ __all__ = [
     "snakefile",
     "snakemake_command",
     "summarise_runs",
+    "timecourse_input",
     "workflow_dir",
     "write_h5ad",
     "write_summary",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scclast._errors import ScclastInputError
+from scclast._run_options import resolve_options
 
 EXAMPLE_KEY = "example"
 """Config key of the bundled synthetic example (offline; no registry look-up)."""
@@ -30,12 +31,26 @@ EXAMPLE_KEY = "example"
 RESERVED_NAMES = ("summary", "logs")
 """Folder names under the results folder that no input may take."""
 
-INPUT_SETTINGS: dict[str, Any] = {"groupby": None, "species": "auto", "backed": False}
+INPUT_SETTINGS: dict[str, Any] = {
+    "groupby": None,
+    "sample_key": None,
+    "species": "auto",
+    "backed": False,
+    "options": {},
+}
 """Settings an input may set for itself, with the value used when neither the input nor
 ``params:`` sets one (the schema fills the same defaults into ``params:``)."""
 
-RULES = ("fetch", "prepare", "analyse", "report", "summary")
+RULES = ("fetch", "prepare", "analyse", "report", "summary", "timecourse")
 """The workflow's job rules; each has a block under ``resources:`` in the config."""
+
+DATA_TYPES = ("single-cell", "bulk")
+"""What an input holds: cells (fetch, prepare, analyse, report) or bulk samples of a time
+course (fetch, timecourse)."""
+
+BULK_SETTINGS: dict[str, Any] = {"time": "time_point", "donor": "donor", "sample_fields": None}
+"""Settings of a bulk input (its ``obs`` columns of time and donor, the regex splitting a
+count table's sample names), with their defaults; only bulk inputs carry them."""
 
 
 def inputs_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -92,6 +107,13 @@ def inputs_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
                 "(a dataset takes `name:`)"
             )
         settings = {k: item[k] if item.get(k) is not None else v for k, v in defaults.items()}
+        # an input's options complete the shared ones; every name must be a run option
+        settings["options"] = resolve_options(
+            {**(defaults.get("options") or {}), **(item.get("options") or {})}
+        )
+        if data_type(kind, source, item) == "bulk":
+            settings["data_type"] = "bulk"
+            settings.update({k: item.get(k, v) for k, v in BULK_SETTINGS.items()})
         inputs[name] = {"kind": kind, "source": source, **settings}
 
     for item in config.get("datasets") or []:
@@ -110,6 +132,29 @@ def inputs_from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
             "`scclast workflow init DIR`; keys: workflows/config/README.md)"
         )
     return inputs
+
+
+def data_type(kind: str, source: str, item: Mapping[str, Any]) -> str:
+    """``"bulk"`` or ``"single-cell"``: as the input says, else its registry entry's
+    ``data_type``, else ``"single-cell"`` for an ``.h5ad`` file and ``"bulk"`` for a table.
+
+    Examples
+    --------
+    >>> data_type("sample", "counts/GSE246769.txt.gz", {}), data_type("dataset", "example", {})
+    ('bulk', 'single-cell')
+    >>> data_type("dataset", "hansen2024_monocyte_osteoclast_bulk", {})
+    'bulk'
+    """
+    given = item.get("data_type")
+    if given:
+        return str(given)
+    if kind == "dataset":
+        if source == EXAMPLE_KEY:
+            return "single-cell"
+        from scclast.datasets import get_entry
+
+        return "bulk" if get_entry(source).raw.get("data_type") == "bulk" else "single-cell"
+    return "single-cell" if source.endswith(".h5ad") else "bulk"
 
 
 def looks_like_file(item: str) -> bool:

@@ -50,7 +50,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from scclast._keys import Keys
+from scclast import get
+from scclast._keys import Keys, Step
+from scclast._run_options import resolve_options
 from scclast._workflow._config import EXAMPLE_KEY
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("scclast")
 
-HANDOVER = "workflow"
+HANDOVER = Step.WORKFLOW
 """Block of ``uns[key]`` where the workflow keeps what travels between its rules."""
 
 
@@ -213,20 +215,29 @@ def analyse_input(
     fdr: float = 0.05,
     seed: int = 0,
     backed: bool = False,
+    options: Mapping[str, Any] | None = None,
+    sample_key: str | None = None,
 ) -> pd.DataFrame:
-    """Rule ``analyse``: score and flag with :func:`scclast._pipeline.analyse`.
+    """Rule ``analyse``: every analysis of ``scclast run`` (its sections), in one job.
 
     Writes the flagging table (``groups.tsv``), the per-cell scores (``scores.tsv.gz``)
-    and the annotated h5ad, exactly as ``scclast run`` does; the parameters and the
-    user-facing warnings are kept for the report. Returns the flagging table; the
-    module's example runs it.
+    and the annotated h5ad, exactly as ``scclast run`` does; the further sections'
+    tables are written by the ``report`` rule from the annotated h5ad. ``options`` are
+    the input's run options (:mod:`scclast._run_options`); ``sample_key`` the input's
+    replicate column, checked first (as ``scclast run --sample-key``). The parameters
+    and the user-facing warnings are kept for the report. Returns the flagging table;
+    the module's example runs it.
     """
     from scclast import _pipeline as pipeline
+    from scclast.tl._flag._replicates import check_sample_key
 
     adata = pipeline.load_input(source, backed=backed)
+    if sample_key is not None:
+        check_sample_key(adata, sample_key)
     parameters = pipeline.run_parameters(
         _recalled(adata, "input") or str(source),  # registry key or the user's path
         groupby=groupby,
+        sample_key=sample_key,
         species=species,
         method=method,
         gene_sets=gene_sets,
@@ -235,19 +246,11 @@ def analyse_input(
         seed=seed,
         backed=backed,
     )
+    parameters.update(resolve_options(dict(options or {})))
     try:
         with pipeline.collect_warnings() as seen:  # the warnings `scclast run` reports
-            result = pipeline.analyse(
-                adata,
-                groupby=groupby,
-                species=species,
-                method=method,
-                gene_sets=gene_sets,
-                osteomorph_signature=osteomorph_signature,
-                fdr=fdr,
-                seed=seed,
-                backed=backed,
-            )
+            pipeline.analyse_sections(adata, parameters)
+            result = get.flag_table(adata)
         parameters["groupby"] = groupby or pipeline.recorded_groupby(adata)
         _remember(adata, parameters=parameters, warnings=seen)
         pipeline.write_table(result, table)
@@ -285,7 +288,16 @@ def report_input(table: str | Path, annotated: str | Path, folder: str | Path) -
         parameters=parameters,
         warnings_seen=_recalled(adata, "warnings") or [],
     )
-    pipeline.write_manifest(Path(folder) / pipeline.MANIFEST, groups, fingerprint, parameters)
+    # the `analyse` rule wrote the flagging tables (this rule's inputs); the further
+    # sections' tables are written here, from the analyses stored in the h5ad
+    results = pipeline.Results(adata=adata, table=groups, parameters=parameters)
+    later = [section for section in pipeline.SECTIONS if section.name != "flagging"]
+    pipeline.write_tables(results, folder, later)
+    present = [name for name in pipeline.output_tables() if (Path(folder) / name).exists()]
+    outputs = [*present, *pipeline.RUN_FILES]
+    pipeline.write_manifest(
+        Path(folder) / pipeline.MANIFEST, groups, fingerprint, parameters, outputs=outputs
+    )
     return written
 
 

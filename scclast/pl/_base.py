@@ -184,9 +184,19 @@ def _in_notebook() -> bool:
 
 
 def _display(fig: Figure) -> None:
-    from IPython.display import display
+    """Show the figure inline as PNG.
 
-    display(fig)
+    Our figures are made without pyplot (no global state), so IPython has no formatter
+    registered for them unless the user ran ``%matplotlib inline``; without one,
+    ``display(fig)`` prints ``<Figure size ...>``. The PNG bytes always render.
+    """
+    import io
+
+    from IPython.display import Image, display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    display(Image(data=buffer.getvalue(), format="png"))
 
 
 __all__ = [

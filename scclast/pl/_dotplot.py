@@ -81,7 +81,7 @@ def dotplot(
     True
     >>> fig = scclast.pl.dotplot(adata, return_fig=True)
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
-    ['0', '1', '2', '★ 3', '4']
+    ['0', '1', '2', '★ 3', '4', '5', '6', '7']
     """
     results = flag_results(adata, key_added, groupby)
     view, genes = present_genes(adata, genes, species, results)

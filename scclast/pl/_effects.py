@@ -66,7 +66,7 @@ def effect_sizes(
     >>> scclast.tl.flag(adata, "cluster", enrichment=False)
     >>> fig = scclast.pl.effect_sizes(adata, return_fig=True)
     >>> fig.axes[0].get_yticklabels()[3].get_text()
-    '★ 3  (osteoclast, n=250)'
+    '★ 3  (osteoclast, n=212)'
     """
     results = flag_results(adata, key_added, groupby)
     table, order, flagged = results.table, results.order, results.flagged

@@ -9,6 +9,8 @@ rule prepare:
         h5ad=source_h5ad,
     output:
         h5ad=result("{name}", "prepared.h5ad"),
+    wildcard_constraints:
+        name=one_of(SINGLE_CELL),
     params:
         kind=setting("kind"),
         groupby=setting("groupby"),
@@ -34,10 +36,14 @@ rule analyse:
         table=result("{name}", "groups.tsv"),
         scores=result("{name}", "scores.tsv.gz"),
         h5ad=result("{name}", "annotated.h5ad"),
+    wildcard_constraints:
+        name=one_of(SINGLE_CELL),
     params:
         groupby=setting("groupby"),
+        sample_key=setting("sample_key"),
         species=setting("species"),
         backed=setting("backed"),
+        options=setting("options"),
         method=PARAMS["method"],
         gene_sets=PARAMS["gene_sets"],
         osteomorph_signature=PARAMS["osteomorph_signature"],

@@ -15,6 +15,8 @@ PARAMS = config["params"]
 RESOURCES = config["resources"]  # the one home of job sizes: see workflows/README.md
 INPUTS = scw.inputs_from_config(config)
 DATASETS = [name for name, item in INPUTS.items() if item["kind"] == "dataset"]
+BULK = [name for name, item in INPUTS.items() if item.get("data_type") == "bulk"]
+SINGLE_CELL = [name for name in INPUTS if name not in BULK]
 NEVER = "(?!)"  # a regex that matches nothing
 
 
@@ -55,12 +57,18 @@ def gene_set_files(wildcards):
 
 
 def per_input_outputs():
+    """Single-cell inputs end in groups.tsv, bulk time courses in timecourse.tsv."""
     return expand(
-        [result("{name}", "report.html"), result("{name}", "groups.tsv")], name=INPUTS
+        [result("{name}", "report.html"), result("{name}", "groups.tsv")], name=SINGLE_CELL
+    ) + expand(
+        [result("{name}", "report.html"), result("{name}", "timecourse.tsv")], name=BULK
     )
 
 
 def summary_outputs():
+    """The cross-dataset summary of the single-cell inputs (none without one)."""
+    if not SINGLE_CELL:
+        return []
     formats = config["summary"]["formats"]
     return [f"{RESULTS}/summary/summary.tsv"] + [
         f"{RESULTS}/summary/summary.{fmt}" for fmt in formats

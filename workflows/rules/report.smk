@@ -11,6 +11,8 @@ rule report:
         html=result("{name}", "report.html"),
         manifest=result("{name}", "run.json"),
         figures=directory(result("{name}", "figures")),
+    wildcard_constraints:
+        name=one_of(SINGLE_CELL),
     log:
         log_file("report"),
     conda:
@@ -25,12 +27,12 @@ rule report:
 
 rule summary:
     input:
-        tables=expand(result("{name}", "groups.tsv"), name=INPUTS),
+        tables=expand(result("{name}", "groups.tsv"), name=SINGLE_CELL),
     output:
         table=f"{RESULTS}/summary/summary.tsv",
         figures=expand(f"{RESULTS}/summary/summary.{{fmt}}", fmt=config["summary"]["formats"]),
     params:
-        names=list(INPUTS),
+        names=SINGLE_CELL,
     log:
         f"{RESULTS}/logs/summary.log",
     conda:

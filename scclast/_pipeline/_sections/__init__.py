@@ -12,6 +12,12 @@ module                  section
 ======================  ====================================================================
 ``_flagging``           score and flag; ``groups.tsv``, ``scores.tsv.gz``; the four figures
                         of :mod:`scclast.pl`; the answer, figures and groups table
+``_conditions``         conditions with samples as replicates; ``conditions.tsv``,
+                        ``abundance.tsv``; genes per group, shares per sample
+``_differentiation``    pseudotime over the osteoclast lineage; factors and sets along it;
+                        ``trajectory.tsv``; the figure by Figure 4 phase
+``_coupling``           receiver gate and coupling map (LIANA+): catalogue pairs from
+                        osteoclast- to osteoblast-lineage groups; ``communication.tsv``
 ======================  ====================================================================
 
 A section that does not apply to the data (no osteoblast-lineage receivers, no
@@ -21,17 +27,21 @@ report says why in its place.
 Examples
 --------
 >>> [section.name for section in SECTIONS]
-['flagging']
->>> output_tables()
-('groups.tsv', 'scores.tsv.gz')
+['flagging', 'conditions', 'differentiation', 'coupling']
+>>> output_tables()  # doctest: +NORMALIZE_WHITESPACE
+('groups.tsv', 'scores.tsv.gz', 'conditions.tsv', 'abundance.tsv',
+ 'trajectory.tsv', 'communication.tsv')
 """
 
 from __future__ import annotations
 
 from scclast._pipeline._sections._base import FigureSpec, Results, Section
+from scclast._pipeline._sections._conditions import CONDITIONS
+from scclast._pipeline._sections._coupling import COUPLING
+from scclast._pipeline._sections._differentiation import DIFFERENTIATION
 from scclast._pipeline._sections._flagging import FLAGGING
 
-SECTIONS: tuple[Section, ...] = (FLAGGING,)
+SECTIONS: tuple[Section, ...] = (FLAGGING, CONDITIONS, DIFFERENTIATION, COUPLING)
 """The registered sections, in the order they analyse and appear in the report."""
 
 

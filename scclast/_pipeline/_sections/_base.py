@@ -85,12 +85,17 @@ class FigureSpec:
     draw
         Draws the figure from the results and returns it (drawn in matplotlib's default
         style, saved by the pipeline).
+    skip_reason
+        ``results -> str | None``: one line saying why the figure cannot be drawn for
+        this run (e.g. no embedding), else ``None``; the pipeline then shows the reason
+        in its place.
     """
 
     name: str
     title: str
     caption: str
     draw: Callable[[Results], Figure]
+    skip_reason: Callable[[Results], str | None] = field(default=lambda results: None)
 
 
 def _never_skipped(results: Results) -> str | None:
@@ -98,6 +103,10 @@ def _never_skipped(results: Results) -> str | None:
 
 
 def _nothing_to_analyse(adata: AnnData, parameters: Mapping[str, Any], key_added: str) -> None:
+    return None
+
+
+def _nothing_to_check(adata: AnnData, parameters: Mapping[str, Any]) -> None:
     return None
 
 
@@ -127,6 +136,11 @@ class Section:
     skip_reason
         ``results -> str | None``: one line saying why the section does not apply to
         this data (it then writes no table and no figure), else ``None``.
+    check
+        ``(adata, parameters) -> None``: the section's cheap input checks (columns,
+        design), run by :func:`scclast.run` before any analysis, so that a setting that
+        cannot work fails in seconds with one line (``ScclastInputError``), not after
+        the expensive steps.
     """
 
     name: str
@@ -137,6 +151,7 @@ class Section:
     figures: tuple[FigureSpec, ...] = ()
     analyse: Callable[[AnnData, Mapping[str, Any], str], None] = _nothing_to_analyse
     skip_reason: Callable[[Results], str | None] = _never_skipped
+    check: Callable[[AnnData, Mapping[str, Any]], None] = _nothing_to_check
 
 
 __all__ = ["FigureSpec", "Results", "Section"]
