@@ -131,8 +131,8 @@ def pseudotime(
     >>> scclast.tl.pseudotime(adata)
     >>> by_state = adata.obs.groupby("state_true", observed=True)["scclast_pseudotime"]
     >>> by_state.median().round(2).to_dict()  # doctest: +NORMALIZE_WHITESPACE
-    {'macrophage': 0.16, 'oc_precursor': 0.46, 'osteoclast': 0.73,
-     'osteoclast_secretory': 0.9, 'stromal': nan}
+    {'macrophage': 0.13, 'oc_precursor': 0.44, 'osteoclast': 0.74,
+     'osteoclast_secretory': 0.92, 'stromal': nan}
     """
     import scanpy as sc
 
