@@ -71,6 +71,28 @@ def test_pseudotime_recovers_the_true_state_order(seed):
     assert column[inside].between(0, 1).all()
 
 
+def test_large_data_drawn_cells_place_the_others(lineage):
+    """Above max_cells the diffusion map is built on drawn cells and the others are placed
+    by their neighbours: the order must match the full computation, every lineage cell
+    gets a value, and the same seed gives the same values."""
+    full = lineage.obs["scclast_pseudotime"].to_numpy()
+    inside = np.isfinite(full)
+    drawn = lineage.copy()
+    scclast.tl.pseudotime(drawn, seed=3, max_cells=300)
+    values = drawn.obs["scclast_pseudotime"].to_numpy()
+    assert np.isfinite(values[inside]).all() and np.isnan(values[~inside]).all()
+    assert stats.spearmanr(values[inside], full[inside])[0] >= 0.9
+    truth = drawn.obs["pseudotime_true"].to_numpy()
+    assert stats.spearmanr(values[inside], truth[inside])[0] >= 0.8
+    record = drawn.uns["scclast"]["pseudotime"]
+    assert record["n_cells_in_graph"] == 300 and record["n_cells"] == int(inside.sum())
+    again = lineage.copy()
+    scclast.tl.pseudotime(again, seed=3, max_cells=300)
+    np.testing.assert_array_equal(again.obs["scclast_pseudotime"].to_numpy(), values)
+    with pytest.raises(ScclastInputError, match="max_cells=5"):
+        scclast.tl.pseudotime(lineage.copy(), max_cells=5)
+
+
 def test_planted_trends_peak_where_they_were_planted(analysed):
     table = scclast.get.trajectory_table(analysed).set_index("feature")
     assert table.loc["slit3", "significant"] and table.loc["slit3", "peak"] == "late"
