@@ -42,7 +42,7 @@ an AnnData and writing the results is :mod:`scclast.tl._lineage`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -185,29 +185,22 @@ class LineageRules:
     min_exclusion_genes: int = 3
 
     def __post_init__(self) -> None:
-        for name in (
-            "detect_fraction",
-            "min_program_fraction",
-            "relative_to_best",
-            "tie_margin",
-            "min_coverage",
-        ):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ScclastInputError(f"LineageRules.{name}={value!r}: give a value in [0, 1]")
-        for name in (
-            "min_identity_genes",
-            "min_osteoclast_genes",
-            "min_measured",
-            "min_exclusion_genes",
-        ):
-            if int(getattr(self, name)) < 1:
-                raise ScclastInputError(f"LineageRules.{name}: give a positive number of genes")
-        if self.missing_genes not in MISSING_GENE_MODES:
-            raise ScclastInputError(
-                f"LineageRules.missing_genes={self.missing_genes!r}: use one of "
-                + ", ".join(MISSING_GENE_MODES)
-            )
+        check_rules(
+            self,
+            fractions=(
+                "detect_fraction",
+                "min_program_fraction",
+                "relative_to_best",
+                "tie_margin",
+                "min_coverage",
+            ),
+            gene_counts=(
+                "min_identity_genes",
+                "min_osteoclast_genes",
+                "min_measured",
+                "min_exclusion_genes",
+            ),
+        )
 
     def missing_mode(self, n_vars: int | None) -> str:
         """``"unmeasured"`` or ``"undetected"`` for a matrix of ``n_vars`` genes.
@@ -217,15 +210,48 @@ class LineageRules:
         >>> LineageRules().missing_mode(20000), LineageRules().missing_mode(240)
         ('undetected', 'unmeasured')
         """
-        if self.missing_genes != "auto":
-            return self.missing_genes
-        if n_vars is not None and n_vars >= self.whole_transcriptome_genes:
-            return "undetected"
-        return "unmeasured"
+        return missing_mode(self.missing_genes, self.whole_transcriptome_genes, n_vars)
 
     def as_dict(self) -> dict[str, Any]:
         """The thresholds as a plain dictionary (for the provenance record)."""
         return asdict(self)
+
+
+def check_rules(rules: Any, fractions: Sequence[str], gene_counts: Sequence[str]) -> None:
+    """Refuse a rules object's bad settings, one line naming the field.
+
+    Shared by :class:`LineageRules` and the receiver gate's ``ReceiverRules``: each
+    ``fractions`` field must lie in [0, 1], each ``gene_counts`` field be at least 1, and
+    ``missing_genes`` be one of :data:`MISSING_GENE_MODES`.
+    """
+    owner = type(rules).__name__
+    for name in fractions:
+        value = getattr(rules, name)
+        if not 0.0 <= value <= 1.0:
+            raise ScclastInputError(f"{owner}.{name}={value!r}: give a value in [0, 1]")
+    for name in gene_counts:
+        if int(getattr(rules, name)) < 1:
+            raise ScclastInputError(f"{owner}.{name}: give a positive number of genes")
+    if rules.missing_genes not in MISSING_GENE_MODES:
+        raise ScclastInputError(
+            f"{owner}.missing_genes={rules.missing_genes!r}: use one of "
+            + ", ".join(MISSING_GENE_MODES)
+        )
+
+
+def missing_mode(setting: str, whole_transcriptome_genes: int, n_vars: int | None) -> str:
+    """How absent genes count: ``setting`` unless ``"auto"``, then by the matrix's size.
+
+    Examples
+    --------
+    >>> missing_mode("auto", 5000, 20000), missing_mode("auto", 5000, None)
+    ('undetected', 'unmeasured')
+    """
+    if setting != "auto":
+        return setting
+    if n_vars is not None and n_vars >= whole_transcriptome_genes:
+        return "undetected"
+    return "unmeasured"
 
 
 @dataclass(frozen=True)
@@ -523,5 +549,7 @@ __all__ = [
     "LineageRules",
     "Program",
     "call_states",
+    "check_rules",
+    "missing_mode",
     "program_row",
 ]

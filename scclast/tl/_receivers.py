@@ -62,7 +62,6 @@ from scclast._docs import (
     doc_returns_copy,
     doc_species,
 )
-from scclast._errors import ScclastInputError
 from scclast._groups import (
     check_view,
     group_codes,
@@ -76,7 +75,7 @@ from scclast._matrix import expression_view
 from scclast._provenance import provenance
 from scclast._stats import GroupGeneSummary
 from scclast._types import Species
-from scclast.tl._lineage_rules import Program, program_row
+from scclast.tl._lineage_rules import Program, check_rules, missing_mode, program_row
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -165,32 +164,22 @@ class ReceiverRules:
     whole_transcriptome_genes: int = 5000
 
     def __post_init__(self) -> None:
-        for name in (
-            "detect_fraction",
-            "min_gap",
-            "min_program_fraction",
-            "relative_to_best",
-            "tie_margin",
-            "min_coverage",
-        ):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ScclastInputError(f"ReceiverRules.{name}={value!r}: give a value in [0, 1]")
-        for name in ("min_genes", "min_measured"):
-            if int(getattr(self, name)) < 1:
-                raise ScclastInputError(f"ReceiverRules.{name}: give a positive number of genes")
-        if self.missing_genes not in ("auto", "unmeasured", "undetected"):
-            raise ScclastInputError(
-                f"ReceiverRules.missing_genes={self.missing_genes!r}: use auto, unmeasured "
-                "or undetected"
-            )
+        check_rules(
+            self,
+            fractions=(
+                "detect_fraction",
+                "min_gap",
+                "min_program_fraction",
+                "relative_to_best",
+                "tie_margin",
+                "min_coverage",
+            ),
+            gene_counts=("min_genes", "min_measured"),
+        )
 
     def missing_mode(self, n_vars: int | None) -> str:
         """``"unmeasured"`` or ``"undetected"`` for a matrix of ``n_vars`` genes."""
-        if self.missing_genes != "auto":
-            return self.missing_genes
-        big = n_vars is not None and n_vars >= self.whole_transcriptome_genes
-        return "undetected" if big else "unmeasured"
+        return missing_mode(self.missing_genes, self.whole_transcriptome_genes, n_vars)
 
     def as_dict(self) -> dict[str, Any]:
         """The thresholds as a plain dictionary (for the provenance record)."""
