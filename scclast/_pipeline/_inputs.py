@@ -253,7 +253,7 @@ def _sha256(path: Path) -> str:
 def _refuse_bulk(key: str) -> None:
     """Refuse a registry entry that is not single cells, naming what takes it instead."""
     try:
-        data_type = str(datasets.get_entry(key).raw.get("data_type", ""))
+        data_type = datasets.get_entry(key).data_type
     except ScclastError:
         return  # an unknown key: datasets.load says so, with the known keys
     if data_type == "bulk":

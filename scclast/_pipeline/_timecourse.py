@@ -196,7 +196,7 @@ def load_bulk(
     if dataset is not None:
         from scclast import datasets
 
-        data_type = str(datasets.get_entry(dataset).raw.get("data_type", ""))
+        data_type = datasets.get_entry(dataset).data_type
         if data_type != "bulk":
             raise ScclastInputError(
                 f"dataset {dataset!r} is {data_type or 'not bulk'} data: scclast timecourse "

@@ -153,7 +153,7 @@ def data_type(kind: str, source: str, item: Mapping[str, Any]) -> str:
             return "single-cell"
         from scclast.datasets import get_entry
 
-        return "bulk" if get_entry(source).raw.get("data_type") == "bulk" else "single-cell"
+        return "bulk" if get_entry(source).data_type == "bulk" else "single-cell"
     return "single-cell" if source.endswith(".h5ad") else "bulk"
 
 

@@ -121,7 +121,7 @@ def list_datasets() -> pd.DataFrame:
             "accessions": ",".join(e.raw.get("accessions") or []),
             "status": e.status,
             "organism": e.organism,
-            "data_type": e.raw.get("data_type", ""),
+            "data_type": e.data_type,
             "system": e.raw.get("system", ""),
             "citation": e.citation(),
             "doi": e.doi or "",

@@ -93,6 +93,11 @@ class DatasetEntry:
         return self.raw.get("doi")
 
     @property
+    def data_type(self) -> str:
+        """``single-cell``, ``bulk`` or ``annotation`` as the registry says; ``""`` if unsaid."""
+        return str(self.raw.get("data_type", ""))
+
+    @property
     def synthetic(self) -> bool:
         """True for simulated data."""
         return bool(self.raw.get("synthetic", False))
